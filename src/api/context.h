@@ -1,0 +1,34 @@
+// What the handlers of one shard work with. Each shard (one io_context, one
+// thread) owns one of these; nothing in it is shared across threads except
+// the Config (read-only) and the Stats (atomics).
+#pragma once
+
+#include "config/config.h"
+#include "http/router.h"
+#include "redis/connection.h"
+
+#include <atomic>
+
+namespace ms::publish {
+class EventPublisher;
+class ChannelReader;
+}  // namespace ms::publish
+
+namespace ms::api {
+
+struct ProcessState {
+  std::atomic<bool> shutting_down{false};
+};
+
+struct Context {
+  const config::Config& config;
+  redis::Connection& redis;
+  ProcessState& process;
+  publish::EventPublisher* publisher = nullptr;
+  publish::ChannelReader* channels = nullptr;
+};
+
+// Builds the shard's route table: every route of the API, bound to ctx.
+void add_routes(http::Router& router, Context& ctx);
+
+}  // namespace ms::api

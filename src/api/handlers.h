@@ -1,0 +1,17 @@
+// Every route handler: one plain function of one signature each.
+#pragma once
+
+#include "api/context.h"
+#include "http/message.h"
+#include "http/router.h"
+
+#include <boost/asio/awaitable.hpp>
+
+namespace ms::api {
+
+using Reply = boost::asio::awaitable<http::Response>;
+
+Reply healthz(Context&, http::RouteRequest);
+Reply readyz(Context&, http::RouteRequest);
+
+}  // namespace ms::api

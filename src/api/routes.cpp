@@ -1,0 +1,22 @@
+// The route table: every route of the API in one list.
+#include "api/handlers.h"
+
+namespace ms::api {
+
+void add_routes(http::Router& router, Context& ctx) {
+  struct Entry {
+    const char* method;
+    const char* pattern;
+    Reply (*fn)(Context&, http::RouteRequest);
+  };
+  static const Entry kRoutes[] = {
+      {"GET", "/healthz", healthz},
+      {"GET", "/readyz", readyz},
+  };
+  for (const auto& e : kRoutes) {
+    auto fn = e.fn;
+    router.add(e.method, e.pattern, [&ctx, fn](http::RouteRequest r) { return fn(ctx, r); });
+  }
+}
+
+}  // namespace ms::api

@@ -1,0 +1,139 @@
+// Wiring only: config → shards (io_context + Redis connection + components +
+// HTTP server per core) → run → graceful shutdown on SIGTERM/SIGINT.
+#include "api/context.h"
+#include "api/errors.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "observe/log.h"
+#include "redis/connection.h"
+#include "redis/redis_url.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace ms;
+
+// One core's worth of the service; everything in it runs on its own thread.
+struct Shard {
+  asio::io_context ioc{1};
+  std::unique_ptr<redis::Connection> redis;
+  std::unique_ptr<api::Context> ctx;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = config::parse(argc, argv, [](const char* name) -> const char* { return std::getenv(name); });
+  if (!parsed.config) {
+    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output << (parsed.output.empty() ? "" : "\n");
+    return parsed.exit_code;
+  }
+  const config::Config cfg = std::move(*parsed.config);
+  observe::init_logging(cfg.log_level, cfg.log_format);
+  auto log = observe::logger("main");
+
+  auto endpoint = redis::parse_redis_url(cfg.redis_url);
+  if (!endpoint) {
+    std::cerr << "messaging_service: --redis-url: cannot parse '" << cfg.redis_url << "'\n";
+    return 2;
+  }
+
+  api::ProcessState process;
+  http::ServerCounters counters;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::uint16_t port = cfg.listen_port;
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    auto s = std::make_unique<Shard>();
+    redis::ConnectionOptions ro;
+    ro.endpoint = *endpoint;
+    ro.command_timeout = std::chrono::milliseconds(cfg.redis_timeout_ms);
+    ro.client_name = "messaging_service:" + cfg.instance_id;
+    s->redis = std::make_unique<redis::Connection>(s->ioc.get_executor(), ro);
+    s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process});
+    api::add_routes(s->router, *s->ctx);
+    http::ServerOptions so;
+    so.host = cfg.listen_host;
+    so.port = port;
+    so.max_body_bytes = cfg.max_body_bytes;
+    so.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+    so.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+    so.max_connections = cfg.max_connections;
+    so.error_response = [](int status, std::string_view msg) { return api::error_response(status, msg); };
+    s->server = std::make_unique<http::Server>(s->ioc.get_executor(), so, s->router, counters);
+    auto bound = s->server->listen();
+    if (!bound) {
+      std::cerr << "messaging_service: cannot listen on " << cfg.listen_host << ":" << port << ": "
+                << bound.error().message() << "\n";
+      return 1;
+    }
+    port = *bound;  // with port 0, the other shards share the one the kernel chose
+    shards.push_back(std::move(s));
+  }
+  log->info("listening on {}:{} with {} thread(s), redis {}:{}, instance {}", cfg.listen_host, port, cfg.threads,
+            endpoint->host, endpoint->port, cfg.instance_id);
+
+  for (auto& s : shards) {
+    s->redis->start();
+    s->server->start();
+  }
+
+  // Shutdown: stop accepting, let in-flight requests finish, bounded by the deadline.
+  auto& main_ioc = shards[0]->ioc;
+  asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+  asio::steady_timer deadline(main_ioc);
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(shards.size());
+  auto stop_all = [&shards] {
+    for (auto& s : shards) {
+      asio::post(s->ioc, [sp = s.get()] {
+        sp->server->abort();
+        sp->redis->stop();
+        sp->ioc.stop();
+      });
+    }
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    log->info("signal {}: shutting down (deadline {} ms)", sig, cfg.shutdown_timeout_ms);
+    process.shutting_down = true;
+    deadline.expires_after(std::chrono::milliseconds(cfg.shutdown_timeout_ms));
+    deadline.async_wait([&](boost::system::error_code dec) {
+      if (!dec) {
+        log->warn("shutdown deadline reached, closing remaining connections");
+        stop_all();
+      }
+    });
+    for (auto& s : shards) {
+      asio::post(s->ioc, [&, sp = s.get()] {
+        sp->server->shutdown([&] {
+          if (remaining->fetch_sub(1) == 1) asio::post(main_ioc, [&] {
+              deadline.cancel();
+              stop_all();
+            });
+        });
+      });
+    }
+  });
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < shards.size(); ++i) {
+    threads.emplace_back([s = shards[i].get()] { s->ioc.run(); });
+  }
+  main_ioc.run();
+  for (auto& t : threads) t.join();
+  log->info("stopped");
+  return 0;
+}

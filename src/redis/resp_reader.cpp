@@ -1,0 +1,109 @@
+#include "redis/resp_reader.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace ms::redis {
+namespace {
+
+Reply convert(const redisReply* r) {
+  Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::string;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::array;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    default:
+      out.type = Reply::Type::nil;
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+RespReader::RespReader() : reader_(redisReaderCreate()) {}
+
+RespReader::~RespReader() { redisReaderFree(reader_); }
+
+bool RespReader::feed(std::string_view bytes) {
+  if (failed_) return false;
+  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) {
+    failed_ = true;
+    error_ = reader_->errstr;
+  }
+  return !failed_;
+}
+
+std::optional<Reply> RespReader::next() {
+  if (failed_) return std::nullopt;
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+    failed_ = true;
+    error_ = reader_->errstr;
+    return std::nullopt;
+  }
+  if (raw == nullptr) return std::nullopt;
+  auto* r = static_cast<redisReply*>(raw);
+  Reply out = convert(r);
+  freeReplyObject(r);
+  return out;
+}
+
+std::optional<std::int64_t> Reply::as_int() const {
+  if (type == Type::integer) return integer;
+  if (!is_string() || str.empty() || str.size() > 20) return std::nullopt;
+  std::int64_t v = 0;
+  std::size_t i = 0;
+  bool neg = str[0] == '-';
+  if (neg) i = 1;
+  if (i == str.size()) return std::nullopt;
+  for (; i < str.size(); ++i) {
+    if (str[i] < '0' || str[i] > '9') return std::nullopt;
+    v = v * 10 + (str[i] - '0');
+  }
+  return neg ? -v : v;
+}
+
+std::string encode_command(const Command& cmd) {
+  std::string out;
+  append_command(out, cmd);
+  return out;
+}
+
+void append_command(std::string& out, const Command& cmd) {
+  // hiredis's formatter: binary safe, one malloc'd buffer per command.
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(cmd.size());
+  lens.reserve(cmd.size());
+  for (const auto& arg : cmd) {
+    argv.push_back(arg.data());
+    lens.push_back(arg.size());
+  }
+  char* buf = nullptr;
+  long long n = redisFormatCommandArgv(&buf, static_cast<int>(argv.size()), argv.data(), lens.data());
+  if (n > 0) out.append(buf, static_cast<size_t>(n));
+  redisFreeCommand(buf);
+}
+
+}  // namespace ms::redis

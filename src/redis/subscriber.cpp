@@ -1,0 +1,192 @@
+#include "redis/subscriber.h"
+
+#include "observe/log.h"
+#include "redis/resp_reader.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <set>
+
+namespace ms::redis {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
+  asio::any_io_executor ex;
+  ConnectionOptions opts;
+  tcp::socket socket;
+  asio::steady_timer backoff_timer;
+  bool stopped = false;
+  bool started = false;
+  bool is_connected = false;
+  std::set<std::string> channels;
+  std::set<std::string> patterns;
+  std::string wbuf;
+  bool writing = false;
+  std::function<void(const PubSubMessage&)> on_message;
+  std::vector<std::function<void()>> on_connect;
+  std::shared_ptr<spdlog::logger> log = observe::logger("redis");
+
+  Impl(asio::any_io_executor e, ConnectionOptions o) : ex(std::move(e)), opts(std::move(o)), socket(ex), backoff_timer(ex) {}
+
+  void send(const Command& cmd) {
+    if (!is_connected) return;  // sent with the rest on (re)connect
+    append_command(wbuf, cmd);
+    flush();
+  }
+
+  void flush() {
+    if (writing || wbuf.empty()) return;
+    writing = true;
+    auto data = std::make_shared<std::string>(std::move(wbuf));
+    wbuf.clear();
+    asio::async_write(socket, asio::buffer(*data), [self = shared_from_this(), data](boost::system::error_code ec, std::size_t) {
+      self->writing = false;
+      if (ec) {
+        boost::system::error_code ignored;
+        self->socket.close(ignored);
+        return;
+      }
+      self->flush();
+    });
+  }
+
+  asio::awaitable<boost::system::error_code> connect_once() {
+    tcp::resolver resolver(ex);
+    asio::steady_timer deadline(ex);
+    deadline.expires_after(opts.connect_timeout);
+    deadline.async_wait([&](boost::system::error_code ec) {
+      if (!ec) {
+        resolver.cancel();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      }
+    });
+    auto [rec, results] =
+        co_await resolver.async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
+    if (rec) {
+      deadline.cancel();
+      co_return rec;
+    }
+    auto [cec, ep] = co_await asio::async_connect(socket, results, kUseTuple);
+    deadline.cancel();
+    co_return cec;
+  }
+
+  void dispatch(const Reply& r) {
+    if (!r.is_array() || r.elements.empty()) return;
+    const auto& kind = r.elements[0].str;
+    if (kind == "message" && r.elements.size() == 3) {
+      if (on_message) on_message(PubSubMessage{"", r.elements[1].str, r.elements[2].str});
+    } else if (kind == "pmessage" && r.elements.size() == 4) {
+      if (on_message) on_message(PubSubMessage{r.elements[1].str, r.elements[2].str, r.elements[3].str});
+    }
+  }
+
+  asio::awaitable<void> run() {
+    auto self = shared_from_this();
+    auto backoff = opts.backoff_min;
+    while (!stopped) {
+      auto ec = co_await connect_once();
+      if (stopped) break;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true));
+        // Handshake and every subscription in one write; replies are read below.
+        is_connected = true;
+        if (!opts.endpoint.password.empty()) {
+          if (opts.endpoint.username.empty()) {
+            append_command(wbuf, {"AUTH", opts.endpoint.password});
+          } else {
+            append_command(wbuf, {"AUTH", opts.endpoint.username, opts.endpoint.password});
+          }
+        }
+        if (!opts.client_name.empty()) append_command(wbuf, {"CLIENT", "SETNAME", opts.client_name});
+        if (!channels.empty()) {
+          Command c{"SUBSCRIBE"};
+          c.insert(c.end(), channels.begin(), channels.end());
+          append_command(wbuf, c);
+        }
+        if (!patterns.empty()) {
+          Command c{"PSUBSCRIBE"};
+          c.insert(c.end(), patterns.begin(), patterns.end());
+          append_command(wbuf, c);
+        }
+        flush();
+        backoff = opts.backoff_min;
+        log->debug("pub/sub connected to {}:{}", opts.endpoint.host, opts.endpoint.port);
+        for (auto& fn : on_connect) fn();
+        RespReader reader;
+        std::vector<char> buf(64 * 1024);
+        for (;;) {
+          auto [rec, n] = co_await socket.async_read_some(asio::buffer(buf), kUseTuple);
+          if (rec || stopped) break;
+          if (!reader.feed(std::string_view(buf.data(), n))) break;
+          while (auto reply = reader.next()) {
+            if (reply->is_error()) log->warn("pub/sub error reply: {}", reply->str);
+            dispatch(*reply);
+          }
+          if (reader.failed()) break;
+        }
+        is_connected = false;
+        wbuf.clear();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        if (!stopped) log->warn("pub/sub connection to {}:{} lost", opts.endpoint.host, opts.endpoint.port);
+      } else {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      }
+      if (stopped) break;
+      backoff_timer.expires_after(backoff);
+      co_await backoff_timer.async_wait(kUseTuple);
+      backoff = std::min(backoff * 2, opts.backoff_max);
+    }
+  }
+};
+
+Subscriber::Subscriber(asio::any_io_executor ex, ConnectionOptions options)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(options))) {}
+Subscriber::~Subscriber() { stop(); }
+
+void Subscriber::on_message(std::function<void(const PubSubMessage&)> fn) { impl_->on_message = std::move(fn); }
+void Subscriber::on_connect(std::function<void()> fn) { impl_->on_connect.push_back(std::move(fn)); }
+
+void Subscriber::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  asio::co_spawn(impl_->ex, impl_->run(), asio::detached);
+}
+
+void Subscriber::stop() {
+  impl_->stopped = true;
+  impl_->is_connected = false;
+  boost::system::error_code ignored;
+  impl_->socket.close(ignored);
+  impl_->backoff_timer.cancel();
+}
+
+bool Subscriber::connected() const { return impl_->is_connected; }
+
+void Subscriber::subscribe(const std::string& channel) {
+  if (impl_->channels.insert(channel).second) impl_->send({"SUBSCRIBE", channel});
+}
+void Subscriber::unsubscribe(const std::string& channel) {
+  if (impl_->channels.erase(channel)) impl_->send({"UNSUBSCRIBE", channel});
+}
+void Subscriber::psubscribe(const std::string& pattern) {
+  if (impl_->patterns.insert(pattern).second) impl_->send({"PSUBSCRIBE", pattern});
+}
+void Subscriber::punsubscribe(const std::string& pattern) {
+  if (impl_->patterns.erase(pattern)) impl_->send({"PUNSUBSCRIBE", pattern});
+}
+
+}  // namespace ms::redis
