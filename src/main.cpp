@@ -4,7 +4,10 @@
 #include "api/errors.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "messaging/redis_keys.h"
 #include "observe/log.h"
+#include "publish/channel_reader.h"
+#include "publish/event_publisher.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
 
@@ -29,6 +32,8 @@ using namespace ms;
 struct Shard {
   asio::io_context ioc{1};
   std::unique_ptr<redis::Connection> redis;
+  std::unique_ptr<publish::EventPublisher> publisher;
+  std::unique_ptr<publish::ChannelReader> channels;
   std::unique_ptr<api::Context> ctx;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -63,7 +68,16 @@ int main(int argc, char** argv) {
     ro.command_timeout = std::chrono::milliseconds(cfg.redis_timeout_ms);
     ro.client_name = "messaging_service:" + cfg.instance_id;
     s->redis = std::make_unique<redis::Connection>(s->ioc.get_executor(), ro);
-    s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process});
+    messaging::RedisKeys keys(cfg.key_prefix);
+    publish::PublisherOptions po;
+    po.compress_min_bytes = cfg.compress_min_bytes;
+    po.idempotency_window_ms = cfg.idempotency_window_ms;
+    po.retention_max_messages = cfg.retention_max_messages;
+    po.retention_max_age_ms = cfg.retention_max_age_ms;
+    po.max_inflight = cfg.max_inflight_publishes;
+    s->publisher = std::make_unique<publish::EventPublisher>(*s->redis, keys, po, process.inflight_publishes);
+    s->channels = std::make_unique<publish::ChannelReader>(*s->redis, keys, cfg.max_body_bytes);
+    s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(), s->channels.get()});
     api::add_routes(s->router, *s->ctx);
     http::ServerOptions so;
     so.host = cfg.listen_host;

@@ -18,6 +18,7 @@ namespace ms::api {
 
 struct ProcessState {
   std::atomic<bool> shutting_down{false};
+  std::atomic<std::uint32_t> inflight_publishes{0};
 };
 
 struct Context {

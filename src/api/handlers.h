@@ -14,4 +14,10 @@ using Reply = boost::asio::awaitable<http::Response>;
 Reply healthz(Context&, http::RouteRequest);
 Reply readyz(Context&, http::RouteRequest);
 
+Reply publish_one(Context&, http::RouteRequest);
+Reply publish_batch(Context&, http::RouteRequest);
+Reply read_channel(Context&, http::RouteRequest);
+Reply list_channels(Context&, http::RouteRequest);
+Reply get_channel(Context&, http::RouteRequest);
+
 }  // namespace ms::api

@@ -12,6 +12,11 @@ void add_routes(http::Router& router, Context& ctx) {
   static const Entry kRoutes[] = {
       {"GET", "/healthz", healthz},
       {"GET", "/readyz", readyz},
+      {"POST", "/v1/channels/{channel}/messages", publish_one},
+      {"GET", "/v1/channels/{channel}/messages", read_channel},
+      {"POST", "/v1/messages/batch", publish_batch},
+      {"GET", "/v1/channels", list_channels},
+      {"GET", "/v1/channels/{channel}", get_channel},
   };
   for (const auto& e : kRoutes) {
     auto fn = e.fn;

@@ -157,7 +157,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           msg = "malformed HTTP request: " + hec.message();
         }
         if (status != 0) {
-          co_await write(stream, error(status, msg), false, 11, false);
+          auto res = error(status, msg);  // named: no non-trivial temporaries in co_await (g++ 12)
+          co_await write(stream, std::move(res), false, 11, false);
         }
         break;
       }

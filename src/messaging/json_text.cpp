@@ -14,8 +14,15 @@ void append_number(std::string& out, T n) {
 }
 
 void append_double(std::string& out, double d) {
-  if (!std::isfinite(d)) {
+  if (std::isnan(d)) {
     out += "null";
+    return;
+  }
+  if (std::isinf(d)) {
+    // The parser turns out-of-range numbers such as 1e400 into infinities (Boost.JSON's
+    // own serializer would then write the invalid token "Infinity"). 1e99999 is valid JSON
+    // that every common parser reads back as the same infinity.
+    out += d < 0 ? "-1e99999" : "1e99999";
     return;
   }
   char buf[64];

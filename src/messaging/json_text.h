@@ -17,9 +17,10 @@ namespace ms::messaging {
 // other bytes are copied as they are).
 void append_json_string(std::string& out, std::string_view s);
 
-// Appends the compact JSON text of `v`. NaN and infinities, which JSON cannot express and
-// the parser never produces, are written as null. Recursive: callers bound the depth
-// (everything parsed from outside input is depth-limited by the parser).
+// Appends the compact JSON text of `v`. Infinities (which the parser makes of numbers out
+// of double range, e.g. 1e400) are written as 1e99999 / -1e99999, which parse back to the
+// same value; NaN, which JSON cannot express and the parser never produces, as null.
+// Recursive: callers bound the depth (outside input is depth-limited by the parser).
 void append_json(std::string& out, const boost::json::value& v);
 
 // Convenience wrapper around append_json.

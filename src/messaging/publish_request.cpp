@@ -5,6 +5,7 @@
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 
+#include <cmath>
 #include <limits>
 
 namespace ms::messaging {
@@ -49,6 +50,29 @@ bool within_depth(const boost::json::value& v, std::size_t limit) {
     }
   }
   return true;
+}
+
+// Boost.JSON 1.81 turns numbers outside the double range into infinities (1e400) and
+// some into NaN (0e400). Neither can be written as JSON, and strict decoders (Go's
+// encoding/json) reject their stand-ins, so a publish carrying one is refused instead of
+// stored altered. Recursion depth is bounded by the caller (parser or within_depth).
+bool all_numbers_finite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!all_numbers_finite(e)) return false;
+      }
+      return true;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!all_numbers_finite(kv.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
 }
 
 // A non-empty string field within `max` bytes. Returns an error message, or nullopt with
@@ -101,6 +125,9 @@ template <class Obj>
 std::optional<ValidationError> read_message(Obj& obj, const Limits& limits, PublishInput& out) {
   auto data = obj.find("data");
   if (data == obj.end()) return error("data is required", "data");
+  if (!all_numbers_finite(data->value())) {
+    return error("data contains a number that is out of range for a double (such as 1e400)", "data");
+  }
   if (auto e = read_attributes(obj, limits, out)) return e;
   if (auto e = optional_string(obj, "key", limits.max_key, out.key)) return e;
   if (auto e = optional_string(obj, "idempotency_key", limits.max_idempotency_key, out.idempotency_key)) return e;

@@ -7,7 +7,8 @@
 // Rules:
 // - the body is a JSON object no deeper than Limits::max_json_depth (the body object
 //   itself is depth 1); malformed JSON -> "malformed JSON: <detail>";
-// - "data" is required and may be any JSON value, including an explicit null;
+// - "data" is required and may be any JSON value, including an explicit null, except
+//   that numbers must fit a double (1e400 is refused rather than stored as infinity);
 // - "attributes": object of string -> string, at most max_attributes entries, names
 //   1..max_attribute_key bytes, values up to max_attribute_value bytes;
 // - "key": a non-empty string of at most max_key bytes;

@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include <deque>
+#include <optional>
 
 namespace ms::redis {
 
@@ -58,7 +59,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   // Completions run later on the caller's executor (ours for plain callbacks), never
   // inline: a resumed caller may issue new commands while we walk the reply queue.
   void complete(Completion h, Result<Reply> r) {
-    asio::post(ex, asio::append(std::move(h), std::move(r)));
+    asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
   }
 
   void enqueue(Command cmd, Completion done, bool handshake = false) {
@@ -295,32 +296,36 @@ void Connection::exec_async(Command cmd, std::function<void(Result<Reply>)> done
 }
 
 asio::awaitable<std::vector<Result<Reply>>> Connection::exec_many(std::vector<Command> cmds) {
-  struct Gather {
-    std::vector<Result<Reply>> results;
-    std::size_t remaining = 0;
-    asio::any_completion_handler<void(std::vector<Result<Reply>>)> done;
-  };
+  using Results = std::vector<Result<Reply>>;
   auto impl = impl_;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::vector<Result<Reply>>)>(
-      [impl](auto handler, std::vector<Command> cs) {
+  // A named initiation: g++ 12 destroys non-trivial temporaries of a co_await
+  // expression twice (it would drop the shared_ptr capture twice).
+  auto initiate = [impl](auto handler, std::vector<Command> cs) {
+        struct Gather {
+          Results results;
+          std::size_t remaining = 0;
+          std::optional<decltype(handler)> done;
+        };
         auto g = std::make_shared<Gather>();
         g->results.assign(cs.size(), Result<Reply>(make_error_code(errc::not_connected)));
         g->remaining = cs.size();
-        g->done = std::move(handler);
+        g->done.emplace(std::move(handler));
+        auto finish = [impl](std::shared_ptr<Gather> gather) {
+          asio::post(impl->ex, [gather]() mutable { std::move(*gather->done)(std::move(gather->results)); });
+        };
         if (cs.empty()) {
-          asio::post(impl->ex, asio::append(std::move(g->done), std::move(g->results)));
+          finish(g);
           return;
         }
         for (std::size_t i = 0; i < cs.size(); ++i) {
-          impl->enqueue(std::move(cs[i]), Completion([g, i, impl](Result<Reply> r) {
+          impl->enqueue(std::move(cs[i]), Completion([g, i, finish](Result<Reply> r) {
                           g->results[i] = std::move(r);
-                          if (--g->remaining == 0) {
-                            asio::post(impl->ex, asio::append(std::move(g->done), std::move(g->results)));
-                          }
+                          if (--g->remaining == 0) finish(g);
                         }));
         }
-      },
-      asio::use_awaitable, std::move(cmds));
+      };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Results)>(initiate, asio::use_awaitable,
+                                                                                       std::move(cmds));
 }
 
 }  // namespace ms::redis

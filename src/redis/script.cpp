@@ -39,8 +39,13 @@ bool is_noscript(const Result<Reply>& r) { return r && r->is_error() && r->str.r
 
 boost::asio::awaitable<Result<Reply>> run_script(Connection& conn, const Script& script, std::vector<std::string> keys,
                                                  std::vector<std::string> args) {
-  auto r = co_await conn.exec(script.evalsha(keys, args));
-  if (is_noscript(r)) r = co_await conn.exec(script.eval(keys, args));
+  // Named commands: g++ 12 may destroy non-trivial temporaries of a co_await expression twice.
+  auto cmd = script.evalsha(keys, args);
+  auto r = co_await conn.exec(std::move(cmd));
+  if (is_noscript(r)) {
+    auto full = script.eval(keys, args);
+    r = co_await conn.exec(std::move(full));
+  }
   co_return r;
 }
 

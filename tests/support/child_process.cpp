@@ -59,13 +59,15 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
+[[noreturn]] void child_fail(int err_fd, int err) {
+  [[maybe_unused]] auto n = ::write(err_fd, &err, sizeof err);
+  ::_exit(127);
+}
+
 // Child side, between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(pid_t parent, int err_fd, const char* path, char* const* argv, char* const* envp,
                              const char* out_path, const char* err_path, const char* cwd, int max_fd) {
-  auto fail = [err_fd](int err) {
-    [[maybe_unused]] auto n = ::write(err_fd, &err, sizeof err);
-    ::_exit(127);
-  };
+  auto fail = [&err_fd](int err) { child_fail(err_fd, err); };
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // parent already gone
   sigset_t none;
@@ -94,7 +96,7 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
     for (int fd = 4; fd < max_fd; ++fd) ::close(fd);  // kernels before 5.9
   }
   ::execve(path, argv, envp);
-  fail(errno);
+  child_fail(err_fd, errno);
 }
 
 }  // namespace

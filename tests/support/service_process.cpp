@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <iostream>
 #include <stdexcept>
 #include <thread>

@@ -61,7 +61,7 @@ class ServiceProcess {
   const std::vector<std::string>& argv() const { return argv_; }  // of the last start
 
   std::string log_text() const;  // everything the service wrote, all runs
-  const std::string log_path() const { return dir_.file("service.log"); }
+  std::string log_path() const { return dir_.file("service.log"); }
 
  private:
   std::vector<std::string> build_argv() const;
