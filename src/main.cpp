@@ -4,12 +4,16 @@
 #include "api/errors.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "http/ssrf_guard.h"
+#include "http/webhook_client.h"
 #include "messaging/redis_keys.h"
 #include "observe/log.h"
 #include "publish/channel_reader.h"
 #include "publish/event_publisher.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
+#include "subscribe/dispatcher.h"
+#include "subscribe/subscription_store.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -17,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -34,10 +39,23 @@ struct Shard {
   std::unique_ptr<redis::Connection> redis;
   std::unique_ptr<publish::EventPublisher> publisher;
   std::unique_ptr<publish::ChannelReader> channels;
+  std::unique_ptr<subscribe::SubscriptionStore> subscriptions;
+  std::unique_ptr<http::WebhookClient> webhooks;
+  std::unique_ptr<subscribe::Dispatcher> dispatcher;
   std::unique_ptr<api::Context> ctx;
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
+
+// Calls done once the shard has no delivery in flight (polled: shutdown only).
+void wait_idle(Shard& s, std::function<void()> done) {
+  if (s.dispatcher->in_flight() == 0) {
+    done();
+    return;
+  }
+  auto t = std::make_shared<asio::steady_timer>(s.ioc, std::chrono::milliseconds(20));
+  t->async_wait([&s, t, done = std::move(done)](boost::system::error_code) mutable { wait_idle(s, std::move(done)); });
+}
 
 }  // namespace
 
@@ -58,6 +76,14 @@ int main(int argc, char** argv) {
   }
 
   api::ProcessState process;
+  subscribe::DispatcherCounters delivery_counters;
+  std::shared_ptr<const http::SsrfGuard> guard;
+  try {
+    guard = std::make_shared<const http::SsrfGuard>(cfg.endpoint_allow);
+  } catch (const std::exception& e) {
+    std::cerr << "messaging_service: --endpoint-allow: " << e.what() << "\n";
+    return 2;
+  }
   http::ServerCounters counters;
   std::vector<std::unique_ptr<Shard>> shards;
   std::uint16_t port = cfg.listen_port;
@@ -77,7 +103,23 @@ int main(int argc, char** argv) {
     po.max_inflight = cfg.max_inflight_publishes;
     s->publisher = std::make_unique<publish::EventPublisher>(*s->redis, keys, po, process.inflight_publishes);
     s->channels = std::make_unique<publish::ChannelReader>(*s->redis, keys, cfg.max_body_bytes);
-    s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(), s->channels.get()});
+    s->subscriptions = std::make_unique<subscribe::SubscriptionStore>(*s->redis, keys);
+    http::WebhookClientOptions wo;
+    wo.max_connections_per_origin = cfg.webhook_pool_size;
+    wo.ca_file = cfg.webhook_ca_file;
+    wo.guard = guard;
+    s->webhooks = std::make_unique<http::WebhookClient>(s->ioc.get_executor(), wo);
+    subscribe::DispatcherOptions dopts;
+    dopts.instance_id = cfg.instance_id;
+    dopts.shard_index = i;
+    dopts.shard_count = cfg.threads;
+    dopts.max_message_bytes = cfg.max_body_bytes;
+    auto pubsub_opts = ro;
+    pubsub_opts.client_name = ro.client_name + ":pubsub";
+    s->dispatcher = std::make_unique<subscribe::Dispatcher>(s->ioc.get_executor(), *s->redis, pubsub_opts, keys,
+                                                            *s->webhooks, dopts, delivery_counters);
+    s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(),
+                                                         s->channels.get(), s->subscriptions.get(), guard.get()});
     api::add_routes(s->router, *s->ctx);
     http::ServerOptions so;
     so.host = cfg.listen_host;
@@ -103,6 +145,7 @@ int main(int argc, char** argv) {
   for (auto& s : shards) {
     s->redis->start();
     s->server->start();
+    s->dispatcher->start();
   }
 
   // Shutdown: stop accepting, let in-flight requests finish, bounded by the deadline.
@@ -114,6 +157,8 @@ int main(int argc, char** argv) {
     for (auto& s : shards) {
       asio::post(s->ioc, [sp = s.get()] {
         sp->server->abort();
+        sp->dispatcher->stop();
+        sp->webhooks->close_all();
         sp->redis->stop();
         sp->ioc.stop();
       });
@@ -132,11 +177,14 @@ int main(int argc, char** argv) {
     });
     for (auto& s : shards) {
       asio::post(s->ioc, [&, sp = s.get()] {
-        sp->server->shutdown([&] {
-          if (remaining->fetch_sub(1) == 1) asio::post(main_ioc, [&] {
-              deadline.cancel();
-              stop_all();
-            });
+        sp->dispatcher->stop();  // reads nothing new; in-flight deliveries finish and acknowledge
+        sp->server->shutdown([&, sp] {
+          wait_idle(*sp, [&] {
+            if (remaining->fetch_sub(1) == 1) asio::post(main_ioc, [&] {
+                deadline.cancel();
+                stop_all();
+              });
+          });
         });
       });
     }

@@ -14,6 +14,13 @@ class EventPublisher;
 class ChannelReader;
 }  // namespace ms::publish
 
+namespace ms::subscribe {
+class SubscriptionStore;
+}  // namespace ms::subscribe
+namespace ms::http {
+class SsrfGuard;
+}  // namespace ms::http
+
 namespace ms::api {
 
 struct ProcessState {
@@ -27,6 +34,8 @@ struct Context {
   ProcessState& process;
   publish::EventPublisher* publisher = nullptr;
   publish::ChannelReader* channels = nullptr;
+  subscribe::SubscriptionStore* subscriptions = nullptr;
+  const http::SsrfGuard* ssrf_guard = nullptr;
 };
 
 // Builds the shard's route table: every route of the API, bound to ctx.

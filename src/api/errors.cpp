@@ -1,5 +1,7 @@
 #include "api/errors.h"
 
+#include "messaging/json_text.h"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -39,8 +41,9 @@ http::Response unavailable(std::string_view message, int retry_after_seconds) {
   return r;
 }
 
+// Numbers in their shortest round-trip form (Boost.JSON 1.81 would write 2.0 as 2E0).
 http::Response json_response(int status, const boost::json::value& body) {
-  return http::Response::json(status, boost::json::serialize(body));
+  return http::Response::json(status, messaging::to_json(body));
 }
 
 }  // namespace ms::api

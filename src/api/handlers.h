@@ -20,4 +20,10 @@ Reply read_channel(Context&, http::RouteRequest);
 Reply list_channels(Context&, http::RouteRequest);
 Reply get_channel(Context&, http::RouteRequest);
 
+Reply create_subscription(Context&, http::RouteRequest);
+Reply list_subscriptions(Context&, http::RouteRequest);
+Reply get_subscription(Context&, http::RouteRequest);
+Reply patch_subscription(Context&, http::RouteRequest);
+Reply delete_subscription(Context&, http::RouteRequest);
+
 }  // namespace ms::api

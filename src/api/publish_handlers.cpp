@@ -8,6 +8,7 @@
 #include "messaging/publish_request.h"
 #include "publish/channel_reader.h"
 #include "publish/event_publisher.h"
+#include "subscribe/subscription_store.h"
 
 #include <boost/json.hpp>
 
@@ -226,6 +227,9 @@ Reply list_channels(Context& ctx, http::RouteRequest r) {
   std::string after = r.req.query_param("after").value_or("");
   auto list = co_await ctx.channels->list(std::move(after), *limit);
   if (!list.value) co_return unavailable("cannot list channels: " + list.error);
+  auto subs = co_await ctx.subscriptions->load_all();
+  if (!subs.value) co_return unavailable("cannot list channels: " + subs.error);
+  for (auto& c : list.value->channels) c.subscription_ids = subscribe::subscriptions_matching(*subs.value, c.name);
   boost::json::array chans;
   for (const auto& c : list.value->channels) chans.push_back(channel_json(c));
   boost::json::object out{{"channels", std::move(chans)}};
@@ -242,6 +246,10 @@ Reply get_channel(Context& ctx, http::RouteRequest r) {
   std::string name(channel);
   auto info = co_await ctx.channels->info(std::move(name));
   if (!info.value) co_return unavailable("cannot read the channel: " + info.error);
+  auto subs = co_await ctx.subscriptions->load_all();
+  if (!subs.value) co_return unavailable("cannot read the channel: " + subs.error);
+  info.value->subscription_ids = subscribe::subscriptions_matching(*subs.value, channel);
+  if (info.value->name.empty() && !info.value->subscription_ids.empty()) info.value->name = std::string(channel);
   if (info.value->name.empty()) co_return error_response(404, "channel " + std::string(channel) + " not found");
   auto o = channel_json(*info.value);
   o["first_position"] = info.value->first_position ? boost::json::value(*info.value->first_position) : nullptr;

@@ -17,6 +17,11 @@ void add_routes(http::Router& router, Context& ctx) {
       {"POST", "/v1/messages/batch", publish_batch},
       {"GET", "/v1/channels", list_channels},
       {"GET", "/v1/channels/{channel}", get_channel},
+      {"POST", "/v1/subscriptions", create_subscription},
+      {"GET", "/v1/subscriptions", list_subscriptions},
+      {"GET", "/v1/subscriptions/{id}", get_subscription},
+      {"PATCH", "/v1/subscriptions/{id}", patch_subscription},
+      {"DELETE", "/v1/subscriptions/{id}", delete_subscription},
   };
   for (const auto& e : kRoutes) {
     auto fn = e.fn;

@@ -63,6 +63,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   void enqueue(Command cmd, Completion done, bool handshake = false) {
+    if (cmd.empty()) {  // Redis answers nothing to "*0": it would shift every reply after it
+      complete(std::move(done), make_error_code(errc::protocol_error));
+      return;
+    }
     bool ok = handshake ? (state == State::handshaking) : (state == State::connected);
     if (!ok) {
       complete(std::move(done), make_error_code(state == State::stopped ? errc::shutting_down : errc::not_connected));
@@ -160,29 +164,34 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
-    tcp::resolver resolver(ex);
+    // The deadline's state outlives this frame: its handler may run after we return.
+    struct Deadline {
+      bool done = false;
+      bool timed_out = false;
+    };
+    auto state = std::make_shared<Deadline>();
+    auto resolver = std::make_shared<tcp::resolver>(ex);
     asio::steady_timer deadline(ex);
     deadline.expires_after(opts.connect_timeout);
-    bool timed_out = false;
-    deadline.async_wait([&](boost::system::error_code ec) {
-      if (!ec) {
-        timed_out = true;
-        resolver.cancel();
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      }
+    deadline.async_wait([state, resolver, self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || state->done) return;
+      state->timed_out = true;
+      resolver->cancel();
+      boost::system::error_code ignored;
+      self->socket.close(ignored);
     });
     auto [rec, results] =
-        co_await resolver.async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
-    if (rec) {
-      deadline.cancel();
-      co_return timed_out ? asio::error::timed_out : rec;
+        co_await resolver->async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
+    if (rec || state->timed_out) {
+      state->done = true;
+      co_return state->timed_out ? asio::error::timed_out : rec;
     }
     auto [cec, ep] = co_await asio::async_connect(socket, results, kUseTuple);
-    deadline.cancel();
-    if (timed_out) co_return asio::error::timed_out;
+    state->done = true;
+    if (state->timed_out) co_return asio::error::timed_out;
     if (cec) co_return cec;
-    socket.set_option(tcp::no_delay(true));
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     co_return boost::system::error_code{};
   }
 

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
@@ -71,17 +72,11 @@ std::optional<Reply> RespReader::next() {
 
 std::optional<std::int64_t> Reply::as_int() const {
   if (type == Type::integer) return integer;
-  if (!is_string() || str.empty() || str.size() > 20) return std::nullopt;
+  if (!is_string() || str.empty() || str[0] == '+') return std::nullopt;
   std::int64_t v = 0;
-  std::size_t i = 0;
-  bool neg = str[0] == '-';
-  if (neg) i = 1;
-  if (i == str.size()) return std::nullopt;
-  for (; i < str.size(); ++i) {
-    if (str[i] < '0' || str[i] > '9') return std::nullopt;
-    v = v * 10 + (str[i] - '0');
-  }
-  return neg ? -v : v;
+  auto [end, ec] = std::from_chars(str.data(), str.data() + str.size(), v);
+  if (ec != std::errc() || end != str.data() + str.size()) return std::nullopt;
+  return v;
 }
 
 std::string encode_command(const Command& cmd) {

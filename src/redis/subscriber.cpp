@@ -27,7 +27,8 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   asio::steady_timer backoff_timer;
   bool stopped = false;
   bool started = false;
-  bool is_connected = false;
+  bool is_connected = false;  // handshake answered (PONG): subscriptions are live
+  bool link_up = false;       // socket connected: commands may be written
   std::set<std::string> channels;
   std::set<std::string> patterns;
   std::string wbuf;
@@ -39,7 +40,7 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   Impl(asio::any_io_executor e, ConnectionOptions o) : ex(std::move(e)), opts(std::move(o)), socket(ex), backoff_timer(ex) {}
 
   void send(const Command& cmd) {
-    if (!is_connected) return;  // sent with the rest on (re)connect
+    if (!link_up) return;  // sent with the rest on (re)connect
     append_command(wbuf, cmd);
     flush();
   }
@@ -61,24 +62,30 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
-    tcp::resolver resolver(ex);
+    struct Deadline {
+      bool done = false;
+      bool timed_out = false;
+    };
+    auto state = std::make_shared<Deadline>();
+    auto resolver = std::make_shared<tcp::resolver>(ex);
     asio::steady_timer deadline(ex);
     deadline.expires_after(opts.connect_timeout);
-    deadline.async_wait([&](boost::system::error_code ec) {
-      if (!ec) {
-        resolver.cancel();
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      }
+    deadline.async_wait([state, resolver, self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || state->done) return;
+      state->timed_out = true;
+      resolver->cancel();
+      boost::system::error_code ignored;
+      self->socket.close(ignored);
     });
     auto [rec, results] =
-        co_await resolver.async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
-    if (rec) {
-      deadline.cancel();
-      co_return rec;
+        co_await resolver->async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
+    if (rec || state->timed_out) {
+      state->done = true;
+      co_return state->timed_out ? asio::error::timed_out : rec;
     }
     auto [cec, ep] = co_await asio::async_connect(socket, results, kUseTuple);
-    deadline.cancel();
+    state->done = true;
+    if (state->timed_out) co_return asio::error::timed_out;
     co_return cec;
   }
 
@@ -99,9 +106,10 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
       auto ec = co_await connect_once();
       if (stopped) break;
       if (!ec) {
-        socket.set_option(tcp::no_delay(true));
-        // Handshake and every subscription in one write; replies are read below.
-        is_connected = true;
+        boost::system::error_code nodelay_ignored;
+        socket.set_option(tcp::no_delay(true), nodelay_ignored);
+        // Handshake and every subscription in one write; the PING's answer says it all worked.
+        link_up = true;
         if (!opts.endpoint.password.empty()) {
           if (opts.endpoint.username.empty()) {
             append_command(wbuf, {"AUTH", opts.endpoint.password});
@@ -120,23 +128,38 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
           c.insert(c.end(), patterns.begin(), patterns.end());
           append_command(wbuf, c);
         }
+        append_command(wbuf, {"PING"});
         flush();
-        backoff = opts.backoff_min;
-        log->debug("pub/sub connected to {}:{}", opts.endpoint.host, opts.endpoint.port);
-        for (auto& fn : on_connect) fn();
         RespReader reader;
         std::vector<char> buf(64 * 1024);
         for (;;) {
           auto [rec, n] = co_await socket.async_read_some(asio::buffer(buf), kUseTuple);
           if (rec || stopped) break;
           if (!reader.feed(std::string_view(buf.data(), n))) break;
+          bool refused = false;
           while (auto reply = reader.next()) {
-            if (reply->is_error()) log->warn("pub/sub error reply: {}", reply->str);
+            if (reply->is_error()) {
+              log->warn("pub/sub error reply: {}", reply->str);
+              // Not authenticated: this connection will never carry messages; retry with backoff.
+              if (reply->str.rfind("WRONGPASS", 0) == 0 || reply->str.rfind("NOAUTH", 0) == 0 ||
+                  reply->str.rfind("NOPERM", 0) == 0) {
+                refused = true;
+              }
+            }
+            bool pong = (reply->is_string() && reply->str == "PONG") ||
+                        (reply->is_array() && !reply->elements.empty() && reply->elements[0].str == "pong");
+            if (pong && !is_connected && !refused) {
+              is_connected = true;
+              backoff = opts.backoff_min;
+              log->debug("pub/sub connected to {}:{}", opts.endpoint.host, opts.endpoint.port);
+              for (auto& fn : on_connect) fn();
+            }
             dispatch(*reply);
           }
-          if (reader.failed()) break;
+          if (reader.failed() || refused) break;
         }
         is_connected = false;
+        link_up = false;
         wbuf.clear();
         boost::system::error_code ignored;
         socket.close(ignored);
@@ -169,6 +192,7 @@ void Subscriber::start() {
 void Subscriber::stop() {
   impl_->stopped = true;
   impl_->is_connected = false;
+  impl_->link_up = false;
   boost::system::error_code ignored;
   impl_->socket.close(ignored);
   impl_->backoff_timer.cancel();

@@ -233,6 +233,37 @@ TEST_F(RedisClientTest, ExecManyKeepsOrderInOneWrite) {
   });
 }
 
+TEST_F(RedisClientTest, LargeValuesInterleavedWithSmallCommands) {
+  Connection conn(ioc_.get_executor(), options());
+  run_coro([&]() -> asio::awaitable<void> {
+    CO_ASSERT_TRUE(co_await connect(conn));
+    std::string big(8 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+    int small_ok = 0;
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < 100; ++i) {
+      asio::co_spawn(
+          ex,
+          [&]() -> asio::awaitable<void> {
+            auto r = co_await conn.exec(cmd("INCR", "small"));
+            if (r && r->is_integer()) ++small_ok;
+          },
+          asio::detached);
+    }
+    auto set = co_await conn.exec(cmd("SET", "big", big));  // a multi-write command mid-pipeline
+    CO_ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->str, "OK");
+    auto get = co_await conn.exec(cmd("GET", "big"));
+    CO_ASSERT_TRUE(get.has_value());
+    EXPECT_EQ(get->str.size(), big.size());
+    EXPECT_TRUE(get->str == big);
+    CO_ASSERT_TRUE(co_await wait_until([&] { return small_ok == 100; }, 2s));
+    auto n = co_await conn.exec(cmd("GET", "small"));
+    CO_ASSERT_TRUE(n.has_value());
+    EXPECT_EQ(n->as_int(), 100);
+  });
+}
+
 TEST_F(RedisClientTest, ExecAsyncCallsBackLaterOnTheExecutor) {
   Connection conn(ioc_.get_executor(), options());
   run_coro([&]() -> asio::awaitable<void> {
@@ -589,7 +620,7 @@ TEST_F(RedisClientTest, ClientNameIsSet) {
 // "*0\r\n", to which Redis sends no reply at all, but a Pending entry is queued for
 // it: every later reply goes to the caller before it (desync) until the watchdog
 // drops the connection. enqueue should fail an empty command at once instead.
-TEST_F(RedisClientTest, DISABLED_EmptyCommandDoesNotDesyncReplies) {
+TEST_F(RedisClientTest, EmptyCommandDoesNotDesyncReplies) {
   auto o = options();
   o.command_timeout = 500ms;
   Connection conn(ioc_.get_executor(), o);

@@ -198,6 +198,29 @@ TEST_F(RedisSubscriberTest, PasswordProtectedRedis) {
   });
 }
 
+// BUG (src/redis/subscriber.cpp, Impl::run): the handshake replies are not
+// checked. With a wrong password AUTH answers WRONGPASS, SUBSCRIBE answers NOAUTH
+// (both only logged), yet is_connected stays true, on_connect fires, and the
+// connection is kept forever without a single subscription and without retrying.
+TEST_F(RedisSubscriberTest, WrongPasswordIsNotConnectedAndRetries) {
+  ASSERT_TRUE(redis_.command({"CONFIG", "SET", "requirepass", "pw"}).is_ok());
+  Subscriber sub(ioc_.get_executor(), options("redis://:other@127.0.0.1:" + std::to_string(redis_.port())));
+  int connects = 0;
+  sub.on_connect([&] { ++connects; });
+  sub.subscribe("x");
+  sub.start();
+  run_coro([&]() -> asio::awaitable<void> {
+    co_await pause(500ms);
+    EXPECT_FALSE(sub.connected());
+    EXPECT_EQ(connects, 0);
+    // Once the password matches, the next attempt gets through.
+    EXPECT_TRUE(redis_.command({"CONFIG", "SET", "requirepass", "other"}).is_ok());
+    CO_REQUIRE(co_await eventually([&] { return numsub("x") == 1; }, 3s));
+    EXPECT_TRUE(sub.connected());
+    EXPECT_EQ(connects, 1);
+  });
+}
+
 TEST_F(RedisSubscriberTest, StopEndsDelivery) {
   Subscriber sub(ioc_.get_executor(), options(redis_.url()));
   int got = 0;

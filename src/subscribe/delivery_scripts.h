@@ -1,0 +1,65 @@
+// Server-side scripts of the delivery path. Each touches only keys of one
+// channel's hash tag ({channel}), so each runs on one Redis Cluster node.
+//
+// Every message a consumer holds has a lease in the retry set (score = due ms):
+// taken in the same script that reads it, so a crash at any point leaves the
+// message in the set, and whichever instance sees it due delivers it again.
+#pragma once
+
+namespace ms::subscribe {
+
+// KEYS[1] log, KEYS[2] retry set. ARGV[1] group, ARGV[2] consumer, ARGV[3] count,
+// ARGV[4] lease due ms. Returns XREADGROUP's entries of the one stream (or nil).
+inline constexpr const char* kReadScript = R"lua(
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
+if not r then return nil end
+local entries = r[1][2]
+for i = 1, #entries do redis.call('ZADD', KEYS[2], ARGV[4], entries[i][1]) end
+return entries
+)lua";
+
+// KEYS[1] log, KEYS[2] retry set, KEYS[3] attempts hash. ARGV[1] group, ARGV[2] consumer,
+// ARGV[3] now ms, ARGV[4] count, ARGV[5] lease due ms.
+// Takes due entries (re-leasing them), claims them for the consumer and returns
+// {entry id, fields, attempts so far} for each entry still in the log.
+inline constexpr const char* kClaimDueScript = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for i = 1, #ids do
+  local id = ids[i]
+  local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
+  local att = redis.call('HGET', KEYS[3], id) or '0'
+  if claimed[1] and claimed[1][2] then
+    redis.call('ZADD', KEYS[2], ARGV[5], id)
+    out[#out + 1] = {id, claimed[1][2], att}
+  else
+    -- acknowledged meanwhile, or trimmed from the log (XCLAIM drops it from the
+    -- pending list then): nothing left to deliver, drop the lease
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+  end
+end
+return out
+)lua";
+
+// KEYS[1] log, KEYS[2] retry set, KEYS[3] attempts hash. ARGV[1] group, ARGV[2..] entry ids.
+// Done with these entries: acknowledged, lease and attempt record dropped.
+inline constexpr const char* kAckScript = R"lua(
+local n = 0
+for i = 2, #ARGV do
+  n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
+return n
+)lua";
+
+// KEYS[1] retry set, KEYS[2] attempts hash. ARGV[1] entry id, ARGV[2] due ms,
+// ARGV[3] attempts made. Schedules the next attempt.
+inline constexpr const char* kRetryScript = R"lua(
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1
+)lua";
+
+}  // namespace ms::subscribe

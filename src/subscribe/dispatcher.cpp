@@ -1,0 +1,630 @@
+#include "subscribe/dispatcher.h"
+
+#include "base/clock.h"
+#include "messaging/channel_name.h"
+#include "messaging/envelope.h"
+#include "messaging/stored_entry.h"
+#include "observe/log.h"
+#include "redis/script.h"
+#include "redis/subscriber.h"
+#include "subscribe/delivery_policy.h"
+#include "subscribe/delivery_scripts.h"
+#include "subscribe/signer.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <openssl/rand.h>
+
+#include <deque>
+#include <map>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace ms::subscribe {
+
+namespace asio = boost::asio;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+const std::string* entry_field(const redis::Reply& fields, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+    if (fields.elements[i].str == name) return &fields.elements[i + 1].str;
+  }
+  return nullptr;
+}
+
+bool matches(const Subscription& s, std::string_view channel) {
+  return s.channel == channel || (messaging::is_pattern(s.channel) && messaging::pattern_matches(s.channel, channel));
+}
+
+// One message taken from a channel's log, ready to deliver.
+struct Delivery {
+  std::string channel;
+  std::string entry_id;
+  std::uint32_t attempts_before = 0;  // failed attempts already on record
+  std::string body;                   // the full envelope
+  std::string message_id;
+  std::optional<std::string> key;
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::int64_t published_at_ms = 0;
+};
+
+}  // namespace
+
+struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
+  struct Worker;
+
+  asio::any_io_executor ex;
+  redis::Connection& redis;
+  redis::Subscriber pubsub;
+  messaging::RedisKeys keys;
+  SubscriptionStore store;
+  http::WebhookClient& webhooks;
+  DispatcherOptions opts;
+  DispatcherCounters& counters;
+  redis::Script read_script{kReadScript};
+  redis::Script claim_script{kClaimDueScript};
+  redis::Script ack_script{kAckScript};
+  redis::Script retry_script{kRetryScript};
+  std::unordered_map<std::string, std::shared_ptr<Worker>> workers;
+  asio::steady_timer tick;
+  bool stopped = false;
+  std::size_t in_flight_total = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::shared_ptr<spdlog::logger> log = observe::logger("delivery");
+
+  Impl(asio::any_io_executor e, redis::Connection& r, redis::ConnectionOptions ps, messaging::RedisKeys k,
+       http::WebhookClient& w, DispatcherOptions o, DispatcherCounters& c)
+      : ex(e), redis(r), pubsub(e, std::move(ps)), keys(k), store(r, k), webhooks(w), opts(std::move(o)), counters(c),
+        tick(e) {}
+
+  bool owns(const std::string& id) const {
+    return std::hash<std::string>{}(id) % std::max(1u, opts.shard_count) == opts.shard_index;
+  }
+
+  double random_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+  // ---- one subscription ---------------------------------------------------
+  struct Worker : std::enable_shared_from_this<Worker> {
+    struct ChannelState {
+      bool group_ready = false;
+      bool dirty = true;
+    };
+    struct KeyQueue {
+      std::deque<Delivery> items;
+      bool busy = false;
+    };
+
+    Impl& d;
+    std::shared_ptr<Impl> keep;
+    Subscription sub;
+    std::map<std::string, ChannelState> channels;
+    std::uint32_t in_flight = 0;
+    std::unordered_map<std::string, KeyQueue> key_queues;  // ordered: per key, publish order
+    std::deque<Delivery> parked;                            // read while paused/disabled
+    std::unordered_set<std::string> held;                   // channel + ' ' + entry id, in memory
+    asio::steady_timer wake;
+    bool stopped = false;   // deleted: drop everything, results included
+    bool draining = false;  // shutting down: read nothing new, finish what is in flight
+    std::int64_t next_due_ms = 0;
+
+    Worker(Impl& impl, Subscription s) : d(impl), keep(impl.shared_from_this()), sub(std::move(s)), wake(impl.ex) {}
+
+    void poke() { wake.cancel(); }
+
+    void add_channel(const std::string& ch) {
+      auto [it, inserted] = channels.try_emplace(ch);
+      it->second.dirty = true;
+    }
+
+    bool active() const { return !stopped && !draining && sub.state == State::active; }
+
+    std::size_t room() const {
+      std::size_t max = sub.max_in_flight;
+      std::size_t by_flight = in_flight >= max ? 0 : max - in_flight;
+      std::size_t cap_held = max * 4;
+      std::size_t by_held = held.size() >= cap_held ? 0 : cap_held - held.size();
+      return std::min(by_flight, by_held);
+    }
+
+    std::int64_t lease_due(std::int64_t now) const {
+      return now + static_cast<std::int64_t>(sub.timeout_ms) + d.opts.lease.count();
+    }
+
+    asio::awaitable<void> run() {
+      auto self = shared_from_this();
+      while (!stopped && !draining) {
+        if (active() && d.redis.connected()) co_await fill();
+        if (stopped || draining) break;
+        wake.expires_after(d.opts.retry_poll_interval);
+        co_await wake.async_wait(kUseTuple);
+      }
+    }
+
+    asio::awaitable<void> fill() {
+      for (auto& [ch, st] : channels) {
+        if (st.group_ready || stopped) continue;
+        std::string name = ch;
+        auto e = co_await d.store.ensure_group(sub, std::move(name));
+        st.group_ready = e.empty();
+        if (!e.empty()) d.log->warn("subscription {}: cannot create group on {}: {}", sub.id, ch, e);
+      }
+      relaunch_parked();
+      auto now = unix_ms_now();
+      if (now >= next_due_ms) {
+        next_due_ms = now + d.opts.retry_poll_interval.count();
+        for (auto& [ch, st] : channels) {
+          if (!st.group_ready || !active()) continue;
+          auto n = room();
+          if (n == 0) break;
+          std::string name = ch;
+          co_await claim_due(std::move(name), n);
+        }
+      }
+      for (auto& [ch, st] : channels) {
+        if (!st.dirty || !st.group_ready || !active()) continue;
+        auto n = room();
+        if (n == 0) break;
+        std::string name = ch;
+        auto got = co_await read_new(std::move(name), n);
+        if (got < n) st.dirty = false;
+      }
+    }
+
+    asio::awaitable<std::size_t> read_new(std::string ch, std::size_t n) {
+      auto now = unix_ms_now();
+      std::vector<std::string> ks{d.keys.log(ch), d.keys.retry(ch, sub.id)};
+      std::vector<std::string> args{sub.id, d.opts.instance_id, std::to_string(n), std::to_string(lease_due(now))};
+      auto r = co_await redis::run_script(d.redis, d.read_script, std::move(ks), std::move(args));
+      if (!r || r->is_error()) {
+        if (r && r->str.rfind("NOGROUP", 0) == 0) channels[ch].group_ready = false;
+        co_return 0;
+      }
+      std::size_t count = 0;
+      for (const auto& entry : r->elements) {
+        if (entry.elements.size() != 2) continue;
+        ++count;
+        take(ch, entry.elements[0].str, entry.elements[1], 0);
+      }
+      co_return count;
+    }
+
+    asio::awaitable<void> claim_due(std::string ch, std::size_t n) {
+      auto now = unix_ms_now();
+      std::vector<std::string> ks{d.keys.log(ch), d.keys.retry(ch, sub.id), d.keys.attempts(ch, sub.id)};
+      std::vector<std::string> args{sub.id, d.opts.instance_id, std::to_string(now), std::to_string(n),
+                                    std::to_string(lease_due(now))};
+      auto r = co_await redis::run_script(d.redis, d.claim_script, std::move(ks), std::move(args));
+      if (!r || r->is_error()) co_return;
+      for (const auto& item : r->elements) {
+        if (item.elements.size() != 3) continue;
+        const auto& id = item.elements[0].str;
+        if (held.contains(ch + ' ' + id)) continue;  // ours, waiting in memory (ordered): lease renewed
+        auto attempts = static_cast<std::uint32_t>(item.elements[2].as_int().value_or(0));
+        take(ch, id, item.elements[1], attempts);
+      }
+    }
+
+    // An entry is ours now: decode it and deliver it (or queue it behind its key).
+    void take(const std::string& ch, const std::string& entry_id, const redis::Reply& fields, std::uint32_t attempts) {
+      Delivery dv;
+      dv.channel = ch;
+      dv.entry_id = entry_id;
+      dv.attempts_before = attempts;
+      auto* payload = entry_field(fields, "e");
+      auto* z = entry_field(fields, "z");
+      std::optional<messaging::Envelope> env;
+      if (payload) {
+        auto json = messaging::decode_from_store(*payload, z && *z == "1", d.opts.max_message_bytes * 2 + 65536);
+        if (json) {
+          dv.body = messaging::with_position(*json, entry_id);
+          auto parsed = messaging::parse_envelope(dv.body);
+          if (parsed) env = std::move(*parsed);
+        }
+      }
+      if (!env) {
+        d.log->error("subscription {}: entry {} of {} is unreadable; acknowledged without delivery", sub.id, entry_id,
+                     ch);
+        ack(ch, entry_id);
+        return;
+      }
+      dv.message_id = env->id;
+      dv.key = env->key;
+      dv.attributes = std::move(env->attributes);
+      dv.published_at_ms = env->published_at_ms;
+      if (!filter_matches(sub, dv.attributes)) {
+        ack(ch, entry_id);
+        d.counters.filtered.fetch_add(1, std::memory_order_relaxed);
+        stat_incr("filtered");
+        return;
+      }
+      held.insert(ch + ' ' + entry_id);
+      if (sub.ordered && dv.key) {
+        auto& q = key_queues[*dv.key];
+        q.items.push_back(std::move(dv));
+        if (!q.busy && active()) {
+          q.busy = true;
+          launch(q.items.front());
+        }
+        return;
+      }
+      if (!active()) {
+        parked.push_back(std::move(dv));
+        return;
+      }
+      launch(std::move(dv));
+    }
+
+    void relaunch_parked() {
+      if (!active()) return;
+      while (!parked.empty()) {
+        auto dv = std::move(parked.front());
+        parked.pop_front();
+        launch(std::move(dv));
+      }
+      for (auto& [k, q] : key_queues) {
+        if (!q.busy && !q.items.empty()) {
+          q.busy = true;
+          launch(q.items.front());
+        }
+      }
+    }
+
+    void launch(Delivery dv) {
+      ++in_flight;
+      ++d.in_flight_total;
+      asio::co_spawn(d.ex, deliver(std::move(dv)), asio::detached);
+    }
+
+    void stat_incr(const char* field) {
+      if (stopped) return;
+      d.redis.exec_async(redis::Command{"HINCRBY", d.keys.sub_stats(sub.id), field, "1"}, [](auto) {});
+    }
+
+    void ack(const std::string& ch, const std::string& entry_id) {
+      auto cmd = d.ack_script.evalsha({d.keys.log(ch), d.keys.retry(ch, sub.id), d.keys.attempts(ch, sub.id)},
+                                      {sub.id, entry_id});
+      d.redis.exec_async(std::move(cmd), [self = shared_from_this(), ch, entry_id](Result<redis::Reply> r) {
+        if (redis::is_noscript(r)) {
+          auto full = self->d.ack_script.eval(
+              {self->d.keys.log(ch), self->d.keys.retry(ch, self->sub.id), self->d.keys.attempts(ch, self->sub.id)},
+              {self->sub.id, entry_id});
+          self->d.redis.exec_async(std::move(full), [](auto) {});
+        }
+      });
+    }
+
+    AttemptOutcome outcome_of(const http::WebhookResponse& res) {
+      AttemptOutcome o;
+      using F = http::WebhookResponse::Failure;
+      switch (res.failure) {
+        case F::none: {
+          o.kind = AttemptOutcome::Kind::response;
+          o.status = res.status;
+          if (auto h = res.header("webhook-delivery"); h && iequals(*h, "dead-letter")) {
+            o.dead_letter_requested = true;
+            if (auto reason = res.header("webhook-delivery-reason")) o.dead_letter_reason = std::string(*reason);
+          }
+          if (auto ra = res.header("retry-after")) o.retry_after = std::string(*ra);
+          o.error = "HTTP " + std::to_string(res.status);
+          break;
+        }
+        case F::timeout: o.kind = AttemptOutcome::Kind::timeout; break;
+        case F::connect: o.kind = AttemptOutcome::Kind::connect_error; break;
+        case F::refused_address: o.kind = AttemptOutcome::Kind::refused_address; break;
+        default: o.kind = AttemptOutcome::Kind::other_error; break;
+      }
+      if (res.failure != F::none) o.error = res.error;
+      return o;
+    }
+
+    http::WebhookRequest request_for(const Delivery& dv, std::uint32_t attempt) {
+      http::WebhookRequest req;
+      req.url = sub.endpoint;
+      req.timeout = std::chrono::milliseconds(sub.timeout_ms);
+      req.body = dv.body;
+      auto ts = unix_ms_now() / 1000;
+      auto key = secret_key(sub.secret).value_or(std::string{});
+      req.headers.reserve(8 + sub.headers.size());
+      req.headers.emplace_back("content-type", "application/json");
+      req.headers.emplace_back("webhook-id", dv.message_id);
+      req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
+      req.headers.emplace_back("webhook-signature", sign(key, dv.message_id, ts, req.body));
+      req.headers.emplace_back("traceparent", "00-" + random_hex(16) + "-" + random_hex(8) + "-01");
+      req.headers.emplace_back("x-subscription-id", sub.id);
+      req.headers.emplace_back("x-delivery-attempt", std::to_string(attempt));
+      for (const auto& h : sub.headers) req.headers.push_back(h);
+      return req;
+    }
+
+    void record_error(std::int64_t now, int status, const std::string& message) {
+      if (stopped) return;
+      d.redis.exec_async(redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_error_at", std::to_string(now),
+                                        "last_error_status", std::to_string(status), "last_error_message", message},
+                         [](auto) {});
+    }
+
+    asio::awaitable<void> deliver(Delivery dv) {
+      auto self = shared_from_this();
+      std::uint32_t attempt = dv.attempts_before + 1;
+      Decision decision;
+      for (;;) {
+        auto req = request_for(dv, attempt);
+        auto res = co_await d.webhooks.post(std::move(req));
+        if (stopped) break;
+        auto outcome = outcome_of(res);
+        auto now = unix_ms_now();
+        auto rnd = [this] { return d.random_unit(); };
+        decision = decide(sub, attempt, outcome, now, rnd);
+        stat_incr("attempts");
+        if (decision.counts_as_failure || decision.action == Decision::Action::disable) {
+          if (decision.counts_as_failure) {
+            stat_incr("failed_attempts");
+            d.counters.failed_attempts.fetch_add(1, std::memory_order_relaxed);
+          }
+          record_error(now, outcome.kind == AttemptOutcome::Kind::response ? outcome.status : 0, decision.reason);
+        }
+        if (decision.action == Decision::Action::retry && sub.ordered && dv.key) {
+          // Ordered: the message keeps its key and is retried in place; the lease
+          // outlives the wait so no other instance takes it meanwhile.
+          co_await schedule_retry(dv, decision.due_ms + d.opts.lease.count(), attempt);
+          asio::steady_timer t(d.ex);
+          t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, decision.due_ms - now)));
+          co_await t.async_wait(kUseTuple);
+          if (!active()) break;
+          ++attempt;
+          continue;
+        }
+        break;
+      }
+      if (!stopped) co_await carry_out(dv, decision, attempt);
+      finish(dv, decision);
+    }
+
+    asio::awaitable<void> schedule_retry(const Delivery& dv, std::int64_t due_ms, std::uint32_t attempts) {
+      std::vector<std::string> ks{d.keys.retry(dv.channel, sub.id), d.keys.attempts(dv.channel, sub.id)};
+      std::vector<std::string> args{dv.entry_id, std::to_string(due_ms), std::to_string(attempts)};
+      co_await redis::run_script(d.redis, d.retry_script, std::move(ks), std::move(args));
+    }
+
+    asio::awaitable<void> carry_out(const Delivery& dv, const Decision& decision, std::uint32_t attempt) {
+      auto now = unix_ms_now();
+      switch (decision.action) {
+        case Decision::Action::ack:
+          ack(dv.channel, dv.entry_id);
+          stat_incr("delivered");
+          d.redis.exec_async(
+              redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)}, [](auto) {});
+          d.counters.delivered.fetch_add(1, std::memory_order_relaxed);
+          break;
+        case Decision::Action::await_ack:
+          // Explicit mode: received; redelivered at the deadline unless acknowledged.
+          co_await schedule_retry(dv, decision.due_ms, attempt);
+          break;
+        case Decision::Action::retry:
+          co_await schedule_retry(dv, decision.due_ms, attempt);
+          break;
+        case Decision::Action::dead_letter: {
+          // Into the DLQ first, then acknowledged: a crash in between duplicates, never loses.
+          redis::Command add{"XADD",         d.keys.dlq(sub.id),
+                             "*",            "message",
+                             dv.body,        "channel",
+                             dv.channel,     "entry_id",
+                             dv.entry_id,    "attempts",
+                             std::to_string(attempt),
+                             "last_error",   decision.reason,
+                             "dead_lettered_at", std::to_string(now)};
+          auto r = co_await d.redis.exec(std::move(add));
+          if (r && !r->is_error()) {
+            ack(dv.channel, dv.entry_id);
+            d.counters.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            co_await schedule_retry(dv, now + 1000, attempt);  // try again soon
+          }
+          break;
+        }
+        case Decision::Action::disable: {
+          d.log->warn("subscription {} disabled: {}", sub.id, decision.reason);
+          sub.state = State::disabled;
+          sub.disabled_reason = decision.reason;
+          sub.updated_at_ms = now;
+          ++sub.generation;
+          auto copy = sub;
+          co_await d.store.put(std::move(copy));
+          break;
+        }
+      }
+    }
+
+    void finish(const Delivery& dv, const Decision& decision) {
+      --in_flight;
+      --d.in_flight_total;
+      bool keep_in_memory = decision.action == Decision::Action::disable && !stopped;
+      if (!keep_in_memory) held.erase(dv.channel + ' ' + dv.entry_id);
+      if (sub.ordered && dv.key) {
+        auto it = key_queues.find(*dv.key);
+        if (it != key_queues.end()) {
+          auto& q = it->second;
+          q.busy = false;
+          if (!keep_in_memory && !q.items.empty()) q.items.pop_front();
+          if (q.items.empty()) {
+            key_queues.erase(it);
+          } else if (active()) {
+            q.busy = true;
+            launch(q.items.front());
+          }
+        }
+      } else if (keep_in_memory) {
+        parked.push_back(dv);
+      }
+      poke();
+    }
+  };
+
+  // ---- the dispatcher -----------------------------------------------------
+  void upsert(Subscription s) {
+    if (!owns(s.id)) return;
+    auto it = workers.find(s.id);
+    if (it == workers.end()) {
+      auto w = std::make_shared<Worker>(*this, s);
+      if (!messaging::is_pattern(s.channel)) w->add_channel(s.channel);
+      workers.emplace(s.id, w);
+      asio::co_spawn(ex, w->run(), asio::detached);
+      log->info("subscription {} on {} served by this shard", s.id, s.channel);
+      return;
+    }
+    auto& w = *it->second;
+    if (s.generation != w.sub.generation || s.state != w.sub.state) {
+      w.sub = std::move(s);
+      w.poke();
+    }
+  }
+
+  void drop(const std::string& id) {
+    auto it = workers.find(id);
+    if (it == workers.end()) return;
+    it->second->stopped = true;
+    it->second->poke();
+    workers.erase(it);
+    log->info("subscription {} removed", id);
+  }
+
+  asio::awaitable<void> reload_all() {
+    auto all = co_await store.load_all();
+    if (!all.value) co_return;
+    std::unordered_set<std::string> seen;
+    bool any_pattern = false;
+    for (auto& s : *all.value) {
+      seen.insert(s.id);
+      any_pattern = any_pattern || messaging::is_pattern(s.channel);
+      upsert(std::move(s));
+    }
+    std::vector<std::string> gone;
+    for (auto& [id, w] : workers) {
+      if (!seen.contains(id)) gone.push_back(id);
+    }
+    for (auto& id : gone) drop(id);
+    if (any_pattern) {
+      redis::Command cmd{"ZRANGE", keys.channels(), "0", "-1"};
+      auto chans = co_await redis.exec(std::move(cmd));
+      if (chans && chans->is_array()) {
+        for (const auto& c : chans->elements) notify(c.str, false);
+      }
+    }
+  }
+
+  asio::awaitable<void> reload_one(std::string id) {
+    auto one = co_await store.get(id);
+    if (!one.value) co_return;
+    if (!*one.value) {
+      drop(id);
+      co_return;
+    }
+    bool pattern = messaging::is_pattern((*one.value)->channel);
+    upsert(std::move(**one.value));
+    if (pattern) co_await reload_all();  // learn its existing channels
+  }
+
+  void notify(const std::string& channel, bool wake) {
+    for (auto& [id, w] : workers) {
+      if (!matches(w->sub, channel)) continue;
+      w->add_channel(channel);
+      if (wake) w->poke();
+    }
+  }
+
+  void on_message(const redis::PubSubMessage& m) {
+    if (stopped) return;
+    if (m.channel == keys.control()) {
+      auto space = m.payload.find(' ');
+      if (space == std::string::npos) return;
+      asio::co_spawn(ex, reload_one(m.payload.substr(space + 1)), asio::detached);
+      return;
+    }
+    const auto& p = keys.prefix();
+    if (m.channel.size() <= p.size() || m.channel.compare(0, p.size(), p) != 0) return;
+    notify(m.channel.substr(p.size()), true);
+  }
+
+  asio::awaitable<void> loop() {
+    auto self = shared_from_this();
+    auto last_reload = std::chrono::steady_clock::now() - opts.reload_interval;
+    while (!stopped) {
+      auto now = std::chrono::steady_clock::now();
+      if (redis.connected() && now - last_reload >= opts.reload_interval) {
+        last_reload = now;
+        co_await reload_all();
+      }
+      // The sweep: what a lost notification would otherwise leave unread.
+      for (auto& [id, w] : workers) {
+        for (auto& [ch, st] : w->channels) st.dirty = true;
+        w->poke();
+      }
+      tick.expires_after(opts.sweep_interval);
+      co_await tick.async_wait(kUseTuple);
+    }
+  }
+};
+
+Dispatcher::Dispatcher(asio::any_io_executor ex, redis::Connection& redis, redis::ConnectionOptions pubsub,
+                       messaging::RedisKeys keys, http::WebhookClient& webhooks, DispatcherOptions options,
+                       DispatcherCounters& counters)
+    : impl_(std::make_shared<Impl>(ex, redis, std::move(pubsub), std::move(keys), webhooks, std::move(options),
+                                   counters)) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::start() {
+  auto impl = impl_;
+  impl->pubsub.on_message([impl](const redis::PubSubMessage& m) { impl->on_message(m); });
+  impl->pubsub.psubscribe(impl->keys.mirror_pattern());
+  impl->pubsub.on_connect([impl] {
+    // Back after a disconnect: reload everything and read every channel again.
+    asio::co_spawn(impl->ex, impl->reload_all(), asio::detached);
+  });
+  impl->pubsub.start();
+  asio::co_spawn(impl->ex, impl->loop(), asio::detached);
+}
+
+void Dispatcher::stop() {
+  auto& i = *impl_;
+  if (i.stopped) return;
+  i.stopped = true;
+  i.pubsub.stop();
+  i.tick.cancel();
+  for (auto& [id, w] : i.workers) {
+    w->draining = true;  // in-flight deliveries still finish and acknowledge
+    w->poke();
+  }
+  i.workers.clear();
+}
+
+std::size_t Dispatcher::in_flight() const { return impl_->in_flight_total; }
+
+}  // namespace ms::subscribe

@@ -1,0 +1,64 @@
+// The Dispatcher delivers messages to webhooks for the subscriptions this shard
+// owns (hash of the id modulo the shard count; other instances share the same
+// subscriptions through consumer-group semantics).
+//
+// It is woken by Redis pub/sub: the live mirror of every publish says "channel X
+// has new entries", the control channel says "subscription Y changed". It reads
+// with non-blocking XREADGROUP (inside a script that also takes a lease on each
+// entry), delivers up to max_in_flight at once, and sweeps every second for what a
+// missed notification would hide. docs/delivery.md tells the whole path.
+//
+// Threading: one per shard, everything on that shard's executor.
+#pragma once
+
+#include "http/webhook_client.h"
+#include "messaging/redis_keys.h"
+#include "redis/connection.h"
+#include "subscribe/subscription_store.h"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ms::subscribe {
+
+struct DispatcherOptions {
+  std::string instance_id;  // consumer name in every group
+  unsigned shard_index = 0;
+  unsigned shard_count = 1;
+  std::size_t max_message_bytes = 1048576;
+  std::chrono::milliseconds sweep_interval{1000};
+  std::chrono::milliseconds reload_interval{5000};
+  std::chrono::milliseconds retry_poll_interval{200};
+  std::chrono::milliseconds lease{60000};  // redelivery of a held message after a crash, on top of timeout_ms
+};
+
+struct DispatcherCounters {
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> failed_attempts{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> filtered{0};
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(boost::asio::any_io_executor ex, redis::Connection& redis, redis::ConnectionOptions pubsub,
+             messaging::RedisKeys keys, http::WebhookClient& webhooks, DispatcherOptions options,
+             DispatcherCounters& counters);
+  ~Dispatcher();
+
+  void start();
+  // Stops reading; in-flight deliveries finish (their leases cover them otherwise).
+  void stop();
+  std::size_t in_flight() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ms::subscribe
