@@ -12,6 +12,8 @@
 #include "publish/event_publisher.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
+#include "subscribe/acknowledgments.h"
+#include "subscribe/dead_letter_queue.h"
 #include "subscribe/dispatcher.h"
 #include "subscribe/subscription_store.h"
 
@@ -40,6 +42,8 @@ struct Shard {
   std::unique_ptr<publish::EventPublisher> publisher;
   std::unique_ptr<publish::ChannelReader> channels;
   std::unique_ptr<subscribe::SubscriptionStore> subscriptions;
+  std::unique_ptr<subscribe::DeadLetterQueue> dead_letters;
+  std::unique_ptr<subscribe::Acknowledgments> acks;
   std::unique_ptr<http::WebhookClient> webhooks;
   std::unique_ptr<subscribe::Dispatcher> dispatcher;
   std::unique_ptr<api::Context> ctx;
@@ -104,6 +108,8 @@ int main(int argc, char** argv) {
     s->publisher = std::make_unique<publish::EventPublisher>(*s->redis, keys, po, process.inflight_publishes);
     s->channels = std::make_unique<publish::ChannelReader>(*s->redis, keys, cfg.max_body_bytes);
     s->subscriptions = std::make_unique<subscribe::SubscriptionStore>(*s->redis, keys);
+    s->dead_letters = std::make_unique<subscribe::DeadLetterQueue>(*s->redis, keys, cfg.instance_id);
+    s->acks = std::make_unique<subscribe::Acknowledgments>(*s->redis, keys);
     http::WebhookClientOptions wo;
     wo.max_connections_per_origin = cfg.webhook_pool_size;
     wo.ca_file = cfg.webhook_ca_file;
@@ -114,12 +120,14 @@ int main(int argc, char** argv) {
     dopts.shard_index = i;
     dopts.shard_count = cfg.threads;
     dopts.max_message_bytes = cfg.max_body_bytes;
+    dopts.lease = std::chrono::milliseconds(cfg.delivery_lease_ms);
     auto pubsub_opts = ro;
     pubsub_opts.client_name = ro.client_name + ":pubsub";
     s->dispatcher = std::make_unique<subscribe::Dispatcher>(s->ioc.get_executor(), *s->redis, pubsub_opts, keys,
                                                             *s->webhooks, dopts, delivery_counters);
     s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(),
-                                                         s->channels.get(), s->subscriptions.get(), guard.get()});
+                                                         s->channels.get(), s->subscriptions.get(),
+                                                         s->dead_letters.get(), s->acks.get(), guard.get()});
     api::add_routes(s->router, *s->ctx);
     http::ServerOptions so;
     so.host = cfg.listen_host;

@@ -16,6 +16,8 @@ class ChannelReader;
 
 namespace ms::subscribe {
 class SubscriptionStore;
+class DeadLetterQueue;
+class Acknowledgments;
 }  // namespace ms::subscribe
 namespace ms::http {
 class SsrfGuard;
@@ -35,6 +37,8 @@ struct Context {
   publish::EventPublisher* publisher = nullptr;
   publish::ChannelReader* channels = nullptr;
   subscribe::SubscriptionStore* subscriptions = nullptr;
+  subscribe::DeadLetterQueue* dead_letters = nullptr;
+  subscribe::Acknowledgments* acks = nullptr;
   const http::SsrfGuard* ssrf_guard = nullptr;
 };
 

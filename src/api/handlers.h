@@ -25,5 +25,10 @@ Reply list_subscriptions(Context&, http::RouteRequest);
 Reply get_subscription(Context&, http::RouteRequest);
 Reply patch_subscription(Context&, http::RouteRequest);
 Reply delete_subscription(Context&, http::RouteRequest);
+Reply list_dead_letters(Context&, http::RouteRequest);
+Reply replay_dead_letters(Context&, http::RouteRequest);
+Reply purge_dead_letters(Context&, http::RouteRequest);
+Reply ack_messages(Context&, http::RouteRequest);
+Reply nack_messages(Context&, http::RouteRequest);
 
 }  // namespace ms::api

@@ -22,6 +22,11 @@ void add_routes(http::Router& router, Context& ctx) {
       {"GET", "/v1/subscriptions/{id}", get_subscription},
       {"PATCH", "/v1/subscriptions/{id}", patch_subscription},
       {"DELETE", "/v1/subscriptions/{id}", delete_subscription},
+      {"POST", "/v1/subscriptions/{id}/ack", ack_messages},
+      {"POST", "/v1/subscriptions/{id}/nack", nack_messages},
+      {"GET", "/v1/subscriptions/{id}/dead-letters", list_dead_letters},
+      {"POST", "/v1/subscriptions/{id}/dead-letters/replay", replay_dead_letters},
+      {"DELETE", "/v1/subscriptions/{id}/dead-letters", purge_dead_letters},
   };
   for (const auto& e : kRoutes) {
     auto fn = e.fn;

@@ -4,6 +4,8 @@
 #include "base/clock.h"
 #include "http/ssrf_guard.h"
 #include "messaging/channel_name.h"
+#include "subscribe/acknowledgments.h"
+#include "subscribe/dead_letter_queue.h"
 #include "subscribe/subscription_store.h"
 
 #include <boost/json.hpp>
@@ -177,5 +179,139 @@ Reply delete_subscription(Context& ctx, http::RouteRequest r) {
   res.content_type.clear();
   co_return res;
 }
+
+}  // namespace ms::api
+
+// ---- dead letters and explicit acknowledgments -------------------------------
+
+namespace ms::api {
+
+namespace {
+
+// {"ids": ["...", ...]} (ids optional when allow_empty); nullopt + response on a bad body.
+std::optional<std::vector<std::string>> parse_ids(const http::Request& req, bool allow_empty, http::Response& bad,
+                                                  boost::json::object* whole = nullptr) {
+  boost::json::object empty;
+  boost::system::error_code ec;
+  auto v = req.body.empty() ? boost::json::value(empty) : boost::json::parse(req.body, ec);
+  if (ec || !v.is_object()) {
+    bad = error_response(400, "body must be a JSON object");
+    return std::nullopt;
+  }
+  auto& o = v.as_object();
+  std::vector<std::string> ids;
+  if (auto* arr = o.if_contains("ids")) {
+    if (!arr->is_array() || arr->as_array().size() > 1000) {
+      bad = error_response(400, "ids must be an array of at most 1000 strings", {{"field", "ids"}});
+      return std::nullopt;
+    }
+    for (const auto& id : arr->as_array()) {
+      if (!id.is_string() || id.as_string().empty() || id.as_string().size() > 64) {
+        bad = error_response(400, "ids must be an array of message ids", {{"field", "ids"}});
+        return std::nullopt;
+      }
+      ids.emplace_back(id.as_string().c_str());
+    }
+  } else if (!allow_empty) {
+    bad = error_response(400, "ids is required", {{"field", "ids"}});
+    return std::nullopt;
+  }
+  if (whole) *whole = o;
+  return ids;
+}
+
+}  // namespace
+
+Reply list_dead_letters(Context& ctx, http::RouteRequest r) {
+  std::string id(r.param("id"));
+  auto got = co_await ctx.subscriptions->get(id);
+  if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
+  if (!*got.value) co_return not_found(id);
+  std::size_t limit = 100;
+  if (auto l = r.req.query_param("limit")) {
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || end != l->data() + l->size() || limit < 1 || limit > 1000) {
+      co_return error_response(400, "limit must be an integer from 1 to 1000", {{"field", "limit"}});
+    }
+  }
+  std::string after = r.req.query_param("after").value_or("");
+  auto page = co_await ctx.dead_letters->list(id, std::move(after), limit);
+  if (!page.value) co_return unavailable("cannot read dead letters: " + page.error);
+  boost::json::array items;
+  for (const auto& d : page.value->items) {
+    boost::system::error_code ec;
+    auto message = boost::json::parse(d.message, ec);
+    boost::json::object o{{"id", d.dlq_id},
+                          {"message", ec ? boost::json::value(d.message) : std::move(message)},
+                          {"attempts", d.attempts},
+                          {"last_error", boost::json::object{{"at", format_rfc3339_ms(d.dead_lettered_at_ms)},
+                                                             {"status", d.last_status},
+                                                             {"message", d.last_error}}},
+                          {"dead_lettered_at", format_rfc3339_ms(d.dead_lettered_at_ms)}};
+    items.push_back(std::move(o));
+  }
+  boost::json::object out{{"dead_letters", std::move(items)}};
+  if (page.value->next) out["next"] = *page.value->next;
+  co_return json_response(200, out);
+}
+
+Reply replay_dead_letters(Context& ctx, http::RouteRequest r) {
+  std::string id(r.param("id"));
+  http::Response bad;
+  auto ids = parse_ids(r.req, true, bad);
+  if (!ids) co_return bad;
+  auto got = co_await ctx.subscriptions->get(id);
+  if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
+  if (!*got.value) co_return not_found(id);
+  auto n = co_await ctx.dead_letters->replay(std::move(**got.value), std::move(*ids));
+  if (!n.value) co_return unavailable("cannot replay: " + n.error);
+  co_return json_response(200, boost::json::object{{"replayed", *n.value}});
+}
+
+Reply purge_dead_letters(Context& ctx, http::RouteRequest r) {
+  std::string id(r.param("id"));
+  auto got = co_await ctx.subscriptions->get(id);
+  if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
+  if (!*got.value) co_return not_found(id);
+  auto n = co_await ctx.dead_letters->purge(id);
+  if (!n.value) co_return unavailable("cannot purge: " + n.error);
+  co_return json_response(200, boost::json::object{{"purged", *n.value}});
+}
+
+namespace {
+Reply settle(Context& ctx, http::RouteRequest r, bool positive) {
+  std::string id(r.param("id"));
+  http::Response bad;
+  boost::json::object body;
+  auto ids = parse_ids(r.req, false, bad, &body);
+  if (!ids) co_return bad;
+  std::uint64_t delay_ms = 0;
+  if (!positive) {
+    if (auto* d = body.if_contains("delay_ms")) {
+      if (!d->is_int64() || d->as_int64() < 0 || d->as_int64() > 86400000) {
+        co_return error_response(400, "delay_ms must be an integer from 0 to 86400000", {{"field", "delay_ms"}});
+      }
+      delay_ms = static_cast<std::uint64_t>(d->as_int64());
+    }
+  }
+  auto got = co_await ctx.subscriptions->get(id);
+  if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
+  if (!*got.value) co_return not_found(id);
+  subscribe::StoreResult<subscribe::AckResult> res;
+  if (positive) {
+    res = co_await ctx.acks->ack(std::move(**got.value), std::move(*ids));
+  } else {
+    res = co_await ctx.acks->nack(std::move(**got.value), std::move(*ids), delay_ms);
+  }
+  if (!res.value) co_return unavailable("cannot record the acknowledgment: " + res.error);
+  boost::json::array unknown;
+  for (auto& u : res.value->unknown) unknown.push_back(boost::json::value(u));
+  co_return json_response(200, boost::json::object{{positive ? "acked" : "nacked", res.value->done},
+                                                   {"unknown", std::move(unknown)}});
+}
+}  // namespace
+
+Reply ack_messages(Context& ctx, http::RouteRequest r) { return settle(ctx, r, true); }
+Reply nack_messages(Context& ctx, http::RouteRequest r) { return settle(ctx, r, false); }
 
 }  // namespace ms::api

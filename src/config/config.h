@@ -70,6 +70,9 @@ struct Config {
   std::uint32_t max_inflight_publishes = 4096;
   // --shutdown-timeout-ms, default 10000: in-flight work gets this long on SIGTERM.
   std::uint32_t shutdown_timeout_ms = 10000;
+  // --delivery-lease-ms, default 60000: a message held by an instance that died is
+  // delivered again by another after the subscription's timeout_ms + this.
+  std::uint32_t delivery_lease_ms = 60000;
   // --max-subscriptions, default 10000.
   std::uint32_t max_subscriptions = 10000;
   // --webhook-ca-file PATH: extra CA certificates trusted for https webhooks.

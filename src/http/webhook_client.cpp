@@ -573,7 +573,16 @@ struct WebhookClient::Impl : std::enable_shared_from_this<WebhookClient::Impl> {
         co_return out;
       }
       stream.set_verify_mode(ssl::verify_peer);
-      stream.set_verify_callback(ssl::host_name_verification(t.host));
+      // host_name_verification (IP literals via X509_check_ip_asc), naming a
+      // mismatch as such instead of OpenSSL's "unspecified" error.
+      const int mismatch = t.literal ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH;
+      auto verify = [check = ssl::host_name_verification(t.host), mismatch](bool preverified,
+                                                                            ssl::verify_context& ctx) mutable {
+        const bool ok = check(preverified, ctx);
+        if (preverified && !ok) X509_STORE_CTX_set_error(ctx.native_handle(), mismatch);
+        return ok;
+      };
+      stream.set_verify_callback(std::move(verify));
       conn->lowest().expires_at(deadline);
       auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
       if (ec) {
@@ -581,10 +590,12 @@ struct WebhookClient::Impl : std::enable_shared_from_this<WebhookClient::Impl> {
           out.failure = failed(Failure::timeout, timeout_text(timeout, "TLS handshake with " + conn->peer));
           co_return out;
         }
-        std::string text = "tls: " + message_of(ec);
+        // "certificate verify failed (SSL routines)" says little; the verify result says why.
         const long verify = SSL_get_verify_result(stream.native_handle());
-        if (verify != X509_V_OK) text += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-        out.failure = failed(Failure::tls, text + " [" + conn->peer + "]");
+        std::string text = verify != X509_V_OK
+                               ? std::string("tls: certificate verify failed: ") + X509_verify_cert_error_string(verify)
+                               : "tls: " + message_of(ec);
+        out.failure = failed(Failure::tls, text + " (" + t.host + " at " + conn->peer + ")");
         co_return out;
       }
     }
@@ -786,7 +797,10 @@ WebhookClient::~WebhookClient() { impl_->close_all(); }
 
 asio::awaitable<WebhookResponse> WebhookClient::post(WebhookRequest req) {
   std::shared_ptr<Impl> impl = impl_;  // keeps pools and the ssl context alive if the client goes first
-  co_return co_await impl->run(std::move(req));
+  // The by-value argument is built outside the co_await expression (g++ 12
+  // mishandles non-trivial temporaries there; see STACK.md).
+  asio::awaitable<WebhookResponse> op = impl->run(std::move(req));
+  co_return co_await std::move(op);
 }
 
 WebhookClient::PoolStats WebhookClient::stats() const {

@@ -34,6 +34,8 @@ class RedisKeys {
   std::string subs() const { return p_ + "subs"; }          // hash: sub id → subscription JSON
   std::string sub_stats(std::string_view id) const { return p_ + "sub:" + std::string(id) + ":stats"; }
   std::string dlq(std::string_view id) const { return p_ + "sub:" + std::string(id) + ":dlq"; }  // stream
+  // hash: message id → "<channel> <entry id>" for messages awaiting an explicit ack
+  std::string awaiting(std::string_view id) const { return p_ + "sub:" + std::string(id) + ":awaiting"; }
   std::string instances() const { return p_ + "instances"; }  // zset: instance → heartbeat ms
 
   // Pub/sub channels

@@ -40,6 +40,7 @@ struct Decision {
   std::int64_t due_ms = 0;       // retry: when; await_ack: the deadline
   std::string reason;            // dead_letter / disable / retry: the error text for last_error
   bool counts_as_failure = false;
+  int last_status = 0;  // HTTP status of the attempt (0: none), for the dead-letter record
 };
 
 using RandomUnit = std::function<double()>;  // uniform in [0, 1)

@@ -62,4 +62,26 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
 )lua";
 
+// KEYS[1] log, KEYS[2] retry set, KEYS[3] attempts hash. ARGV[1] group, ARGV[2] consumer,
+// ARGV[3] entry id, ARGV[4] due ms. Puts a dead-lettered (acknowledged) entry back
+// into the group's pending list with a fresh attempt count, due at once.
+// Returns 0 when the entry is no longer in the log (trimmed).
+inline constexpr const char* kReplayScript = R"lua(
+local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'FORCE')
+if not c[1] then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('HDEL', KEYS[3], ARGV[3])
+return 1
+)lua";
+
+// KEYS[1] retry set, KEYS[2] attempts hash. ARGV[1] entry id, ARGV[2] due ms.
+// A nack: one more failed attempt, delivered again at the due time. Returns the
+// attempts now on record, or 0 when the entry is not held (already acknowledged).
+inline constexpr const char* kNackScript = R"lua(
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local a = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return a
+)lua";
+
 }  // namespace ms::subscribe

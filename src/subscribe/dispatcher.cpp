@@ -374,6 +374,14 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       auto self = shared_from_this();
       std::uint32_t attempt = dv.attempts_before + 1;
       Decision decision;
+      if (dv.attempts_before >= sub.retry.max_attempts) {
+        // Its attempts were used up while it was away (nacks, expired ack deadlines).
+        decision.action = Decision::Action::dead_letter;
+        decision.reason = "attempts exhausted (" + std::to_string(dv.attempts_before) + ")";
+        co_await carry_out(dv, decision, dv.attempts_before);
+        finish(dv, decision);
+        co_return;
+      }
       for (;;) {
         auto req = request_for(dv, attempt);
         auto res = co_await d.webhooks.post(std::move(req));
@@ -382,6 +390,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         auto now = unix_ms_now();
         auto rnd = [this] { return d.random_unit(); };
         decision = decide(sub, attempt, outcome, now, rnd);
+        decision.last_status = outcome.kind == AttemptOutcome::Kind::response ? outcome.status : 0;
         stat_incr("attempts");
         if (decision.counts_as_failure || decision.action == Decision::Action::disable) {
           if (decision.counts_as_failure) {
@@ -423,10 +432,15 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
               redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)}, [](auto) {});
           d.counters.delivered.fetch_add(1, std::memory_order_relaxed);
           break;
-        case Decision::Action::await_ack:
+        case Decision::Action::await_ack: {
           // Explicit mode: received; redelivered at the deadline unless acknowledged.
           co_await schedule_retry(dv, decision.due_ms, attempt);
+          redis::Command map{"HSET", d.keys.awaiting(sub.id), dv.message_id, dv.channel + " " + dv.entry_id};
+          co_await d.redis.exec(std::move(map));
+          d.redis.exec_async(
+              redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)}, [](auto) {});
           break;
+        }
         case Decision::Action::retry:
           co_await schedule_retry(dv, decision.due_ms, attempt);
           break;
@@ -434,10 +448,12 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           // Into the DLQ first, then acknowledged: a crash in between duplicates, never loses.
           redis::Command add{"XADD",         d.keys.dlq(sub.id),
                              "*",            "message",
-                             dv.body,        "channel",
+                             dv.body,        "message_id",
+                             dv.message_id,  "channel",
                              dv.channel,     "entry_id",
                              dv.entry_id,    "attempts",
                              std::to_string(attempt),
+                             "last_status",  std::to_string(decision.last_status),
                              "last_error",   decision.reason,
                              "dead_lettered_at", std::to_string(now)};
           auto r = co_await d.redis.exec(std::move(add));

@@ -190,11 +190,22 @@ std::optional<FieldError> read_endpoint(const value& v, const ValidationLimits& 
     return error("endpoint must use http or https", "endpoint");
   }
   if (!url.has_authority() || url.encoded_host().empty()) return error("endpoint must have a host", "endpoint");
+  // Boost.URL 1.81 lets a path that does not start with '/' follow the authority, so
+  // "http://1.2.3.4.5/" would mean host 1.2.3.4 and path ".5/"; RFC 3986 forbids that.
+  if (auto path = url.encoded_path(); !path.empty() && path.front() != '/') {
+    return error("endpoint must be an absolute http or https URL", "endpoint");
+  }
   if (url.has_userinfo()) {
     return error("endpoint must not contain user information (send credentials in headers)", "endpoint");
   }
-  if (url.has_port() && (url.port().empty() || url.port_number() == 0)) {
-    return error("endpoint has an invalid port", "endpoint");
+  if (url.has_port()) {
+    // port_number() wraps values above 65535, so read the digits here.
+    auto port = url.port();
+    unsigned n = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n == 0 || n > 65535) {
+      return error("endpoint has an invalid port", "endpoint");
+    }
   }
   if (url.has_fragment()) return error("endpoint must not have a fragment", "endpoint");
   out = std::string(text);

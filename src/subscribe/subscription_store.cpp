@@ -65,7 +65,7 @@ boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) 
   auto chans = co_await matching_channels(sub);
   std::vector<redis::Command> cmds;
   cmds.push_back({"HDEL", keys_.subs(), sub.id});
-  cmds.push_back({"DEL", keys_.sub_stats(sub.id), keys_.dlq(sub.id)});
+  cmds.push_back({"DEL", keys_.sub_stats(sub.id), keys_.dlq(sub.id), keys_.awaiting(sub.id)});
   if (chans.value) {
     for (const auto& ch : *chans.value) {
       cmds.push_back({"XGROUP", "DESTROY", keys_.log(ch), sub.id});

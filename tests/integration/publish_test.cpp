@@ -10,11 +10,13 @@
 #include <signal.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,12 +64,36 @@ struct Stack {
   explicit Stack(std::vector<std::string> args = {}, RedisServerOptions redis_options = {})
       : redis(std::move(redis_options)) {
     redis.start();
+    std::size_t threads = 2;
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--threads") threads = std::stoul(args[i + 1]);
+    }
+    if (std::find(args.begin(), args.end(), "--threads") == args.end()) {
+      args.insert(args.end(), {"--threads", "2"});
+    }
     ServiceOptions options;
     options.args = std::move(args);
     options.wait_ready = true;
     svc.emplace(redis.url(), std::move(options));
     svc->start();
+    // /readyz answers for the shard that took the probe only (see
+    // ServiceHealth.ReadyzCoversEveryShard): wait until every shard's Redis connection
+    // finished its handshake (named, and past CLIENT SETNAME), so that tests about
+    // publishing do not trip over a shard that is still connecting.
+    EXPECT_TRUE(eventually([&] { return handshaken_connections() >= threads; }, 5s))
+        << redis.command({"CLIENT", "LIST"}).str;
+    std::this_thread::sleep_for(20ms);
     api.emplace(svc->client());
+  }
+  std::size_t handshaken_connections() {
+    std::size_t n = 0;
+    std::istringstream lines(redis.command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" name=messaging_service:") != std::string::npos && line.find("cmd=client") == std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
   }
   long long xlen(const std::string& channel) { return redis.command({"XLEN", log_key(channel)}).integer; }
   long long dbsize() { return redis.command({"DBSIZE"}).integer; }

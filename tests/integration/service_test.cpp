@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +54,24 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(25ms);
   }
+}
+
+// /readyz answers for one shard only (see ServiceHealth.ReadyzCoversEveryShard): waits
+// until `threads` service connections to Redis are past their handshake (named, last
+// command no longer CLIENT SETNAME), so tests that need every shard do not race.
+void wait_all_shards_connected(RedisServer& redis, std::size_t threads) {
+  auto handshaken = [&] {
+    std::size_t n = 0;
+    std::istringstream lines(redis.command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" name=messaging_service:") != std::string::npos && line.find("cmd=client") == std::string::npos) {
+        ++n;
+      }
+    }
+    return n >= threads;
+  };
+  EXPECT_TRUE(eventually(handshaken, 5s)) << redis.command({"CLIENT", "LIST"}).str;
+  std::this_thread::sleep_for(20ms);
 }
 
 // Status of GET path on a fresh connection; 0 if nothing answers.
@@ -264,8 +283,9 @@ TEST(ServiceEnv, RedisUrlFlagWinsOverVariable) {
 TEST(ServiceHealth, HealthzAndReadyzAnswerOk) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   HttpClient api = svc.client();
 
   auto h = api.get("/healthz");
@@ -283,8 +303,9 @@ TEST(ServiceHealth, HealthzAndReadyzAnswerOk) {
 TEST(ServiceHealth, ReadyzFollowsRedisGoingAwayAndComingBack) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   HttpClient api = svc.client();
   ASSERT_EQ(api.get("/readyz").status, 200);
 
@@ -354,6 +375,40 @@ TEST(ServiceHealth, ReadyzAnswersWhenRedisHangs) {
 
   ::kill(redis.pid(), SIGCONT);
   EXPECT_TRUE(eventually([&] { return api.get("/readyz").status == 200; }, 5s));
+}
+
+// /readyz = 200 tells a load balancer to send traffic: every shard (each has its own Redis
+// connection) must then be able to publish. Here Redis admits only one of the two shards'
+// connections (maxclients), so the service is not ready.
+// BUG (src/api/health_handlers.cpp, readyz): it checks only the Redis connection of the
+// shard that happens to accept the probe (ctx.redis), so it answers 200 while another
+// shard answers every publish with 503 "Redis is not reachable". The same race shows at
+// start-up: /readyz can be 200 before the other shards' connections finished their
+// handshake (seen under parallel ctest load). Suggested fix: keep a process-wide count of
+// connected shard connections in api::ProcessState (incremented from
+// redis::Connection's on_connect, decremented on disconnect) and answer 200 only when
+// it equals the number of shards (and report e.g. checks.redis "1/2 connections up").
+TEST(ServiceHealth, ReadyzCoversEveryShard) {
+  RedisServerOptions ro;
+  ro.extra_args = {"--maxclients", "2"};
+  RedisServer redis(ro);
+  redis.start();
+  ASSERT_EQ(redis.command({"PING"}).str, "PONG");  // the fixture's own connection: one of the two slots
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, false));
+  svc.start();
+  // Wait until one shard got in.
+  ASSERT_TRUE(eventually([&] { return status_of(svc.port(), "/readyz") == 200; }, 5s)) << "no shard ever became ready";
+  int ready = 0, not_ready = 0, published = 0, refused = 0;
+  for (int i = 0; i < 24; ++i) {
+    HttpClient c("127.0.0.1", svc.port());  // a fresh connection: the kernel picks a shard
+    int r = c.get("/readyz").status;
+    (r == 200 ? ready : not_ready)++;
+    int p = c.post("/v1/channels/shard.check/messages", R"({"data":1})").status;
+    (p == 201 ? published : refused)++;
+  }
+  SCOPED_TRACE("readyz 200: " + std::to_string(ready) + ", 503: " + std::to_string(not_ready) +
+               "; publish 201: " + std::to_string(published) + ", refused: " + std::to_string(refused));
+  EXPECT_FALSE(ready > 0 && refused > 0) << "/readyz said ready while publishes were refused";
 }
 
 // ---- HTTP level ------------------------------------------------------------------------------
@@ -478,8 +533,9 @@ TEST(ServiceHttp, IdleKeepAliveIsClosedAfterIdleTimeout) {
 TEST(ServiceHttp, KeepAliveServesManyRequestsOnOneConnection) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   HttpClient api = svc.client();
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(api.get(i % 2 ? "/healthz" : "/readyz").status, 200);
@@ -495,8 +551,9 @@ TEST(ServiceHttp, KeepAliveServesManyRequestsOnOneConnection) {
 TEST(ServiceShutdown, SigtermExitsZeroPromptly) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   auto t0 = Clock::now();
   EXPECT_EQ(svc.terminate(5s), 0);
   EXPECT_LT(elapsed_ms(t0), 3000);
@@ -505,8 +562,9 @@ TEST(ServiceShutdown, SigtermExitsZeroPromptly) {
 TEST(ServiceShutdown, SigtermWithIdleKeepAliveConnectionExitsPromptly) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   HttpClient api = svc.client();
   HttpClient other = svc.client();
   ASSERT_EQ(api.get("/healthz").status, 200);  // idle keep-alive connections stay open
@@ -519,8 +577,9 @@ TEST(ServiceShutdown, SigtermWithIdleKeepAliveConnectionExitsPromptly) {
 TEST(ServiceShutdown, SigtermWithRedisDownExitsZero) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
   redis.stop();
   std::this_thread::sleep_for(200ms);
   auto t0 = Clock::now();
@@ -531,8 +590,9 @@ TEST(ServiceShutdown, SigtermWithRedisDownExitsZero) {
 TEST(ServiceShutdown, RequestInFlightDuringSigtermGetsItsAnswer) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({}, true));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
+  wait_all_shards_connected(redis, 2);
 
   // The request's headers arrive before SIGTERM, its body after: it is in flight.
   const std::string body = R"({"data":{"n":1}})";

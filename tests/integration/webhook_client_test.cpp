@@ -61,7 +61,8 @@ void rethrow(std::exception_ptr e) {
 void spawn_post(asio::io_context& ioc, WebhookClient& client, WebhookRequest req, std::optional<WebhookResponse>* out) {
   auto task = [&client, out, r = std::move(req)]() mutable -> asio::awaitable<void> {
     WebhookRequest local = std::move(r);
-    WebhookResponse res = co_await client.post(std::move(local));
+    asio::awaitable<WebhookResponse> op = client.post(std::move(local));
+    WebhookResponse res = co_await std::move(op);
     *out = std::move(res);
   };
   asio::co_spawn(ioc, std::move(task), rethrow);
@@ -567,12 +568,17 @@ TEST_F(WebhookClientTls, CertificateForAnotherNameIsTlsFailure) {
   WebhookReceiver hook(ro);
   asio::io_context ioc;
   WebhookClientOptions opts = allow_loopback();
-  opts.ca_file = cert_file;  // trusted, but not for 127.0.0.1
+  opts.ca_file = cert_file;  // trusted, but not for 127.0.0.1 or localhost
   WebhookClient client(ioc.get_executor(), opts);
   WebhookResponse res = post(ioc, client, hook.url("/x"));
   EXPECT_EQ(res.failure, Failure::tls) << describe(res);
-  EXPECT_EQ(res.error.rfind("tls: ", 0), 0u) << res.error;
+  EXPECT_EQ(res.error.rfind("tls: certificate verify failed", 0), 0u) << res.error;
+  EXPECT_NE(res.error.find("IP address mismatch"), std::string::npos) << res.error;
+  WebhookResponse by_name = post(ioc, client, "https://localhost:" + std::to_string(hook.port()) + "/x");
+  EXPECT_EQ(by_name.failure, Failure::tls) << describe(by_name);
+  EXPECT_NE(by_name.error.find("hostname mismatch"), std::string::npos) << by_name.error;
   EXPECT_EQ(hook.count(), 0u);
+  EXPECT_EQ(client.stats().open, 0u);
 }
 
 TEST_F(WebhookClientTls, BadCaFileThrowsAtConstruction) {
