@@ -204,8 +204,10 @@ std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64
   return std::max<std::int64_t>(0, *at - now_ms);
 }
 
-Decision decide(const Subscription& sub, std::uint32_t attempt, const AttemptOutcome& outcome, std::int64_t now_ms,
-                const RandomUnit& rnd) {
+namespace {
+
+Decision decide_action(const Subscription& sub, std::uint32_t attempt, const AttemptOutcome& outcome,
+                       std::int64_t now_ms, const RandomUnit& rnd) {
   using Action = Decision::Action;
   Decision d;
   if (outcome.kind == AttemptOutcome::Kind::response) {
@@ -243,6 +245,15 @@ Decision decide(const Subscription& sub, std::uint32_t attempt, const AttemptOut
   }
   return failed_attempt(sub, attempt, failure_text(sub, outcome),
                         static_cast<std::uint64_t>(backoff_ms(sub.retry, attempt, rnd)), now_ms);
+}
+
+}  // namespace
+
+Decision decide(const Subscription& sub, std::uint32_t attempt, const AttemptOutcome& outcome, std::int64_t now_ms,
+                const RandomUnit& rnd) {
+  Decision d = decide_action(sub, attempt, outcome, now_ms, rnd);
+  d.last_status = outcome.kind == AttemptOutcome::Kind::response ? outcome.status : 0;
+  return d;
 }
 
 Decision on_ack_deadline_expired(const Subscription& sub, std::uint32_t attempt, std::int64_t now_ms,

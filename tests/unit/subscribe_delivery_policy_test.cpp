@@ -410,6 +410,22 @@ TEST(Decide, RetryAfterStillCountsTowardMaxAttempts) {
   EXPECT_TRUE(d.counts_as_failure);
 }
 
+TEST(Decide, LastStatusIsTheResponseStatus) {
+  EXPECT_EQ(decide(sub(), 1, response(200), kNow, kMid).last_status, 200);
+  EXPECT_EQ(decide(sub(), 1, response(410), kNow, kMid).last_status, 410);
+  EXPECT_EQ(decide(sub(), 1, response(500), kNow, kMid).last_status, 500);
+  EXPECT_EQ(decide(sub(), 8, response(502), kNow, kMid).last_status, 502);
+  EXPECT_EQ(decide(sub(), 1, with_retry_after(429, "5"), kNow, kMid).last_status, 429);
+  auto o = response(200);
+  o.dead_letter_requested = true;
+  EXPECT_EQ(decide(sub(), 1, o, kNow, kMid).last_status, 200);
+  auto t = transport(Kind::timeout);
+  t.status = 504;  // ignored: no response
+  EXPECT_EQ(decide(sub(), 1, t, kNow, kMid).last_status, 0);
+  EXPECT_EQ(on_ack_deadline_expired(sub(), 1, kNow, kMid).last_status, 0);
+  EXPECT_EQ(on_nack(sub(), 1, 0, kNow).last_status, 0);
+}
+
 // --- ack deadline and nack -----------------------------------------------------
 
 TEST(AckDeadline, ExpiryIsAFailedAttempt) {
