@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     port = *bound;  // with port 0, the other shards share the one the kernel chose
+    process.shard_redis.push_back(s->redis.get());
     shards.push_back(std::move(s));
   }
   log->info("listening on {}:{} with {} thread(s), redis {}:{}, instance {}", cfg.listen_host, port, cfg.threads,

@@ -8,6 +8,7 @@
 #include "redis/connection.h"
 
 #include <atomic>
+#include <vector>
 
 namespace ms::publish {
 class EventPublisher;
@@ -28,6 +29,7 @@ namespace ms::api {
 struct ProcessState {
   std::atomic<bool> shutting_down{false};
   std::atomic<std::uint32_t> inflight_publishes{0};
+  std::vector<const redis::Connection*> shard_redis;  // every shard's connection (set before start)
 };
 
 struct Context {

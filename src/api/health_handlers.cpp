@@ -17,7 +17,13 @@ boost::asio::awaitable<http::Response> readyz(Context& ctx, http::RouteRequest) 
     checks["shutdown"] = "in progress";
     ready = false;
   }
-  if (!ctx.redis.connected()) {
+  std::size_t down = 0;
+  for (const auto* c : ctx.process.shard_redis) down += c->connected() ? 0 : 1;
+  if (down > 0 && ctx.redis.connected()) {
+    checks["redis"] = std::to_string(down) + " of " + std::to_string(ctx.process.shard_redis.size()) +
+                      " connections down";
+    ready = false;
+  } else if (!ctx.redis.connected()) {
     checks["redis"] = "down: " + ctx.redis.last_error();
     ready = false;
   } else {

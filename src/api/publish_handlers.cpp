@@ -38,9 +38,14 @@ std::optional<http::Response> read_json_body(const Context& ctx, const http::Req
   if (!is_json_content_type(req.header("content-type"))) {
     return error_response(415, "Content-Type must be application/json");
   }
-  auto enc = req.header("content-encoding");
-  if (enc && !enc->empty() && *enc != "identity") {
-    if (*enc != "gzip" && *enc != "x-gzip") {
+  std::string enc;
+  if (auto h = req.header("content-encoding")) {  // content codings are case-insensitive
+    for (char c : *h) {
+      if (c != ' ' && c != '\t') enc.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  if (!enc.empty() && enc != "identity") {
+    if (enc != "gzip" && enc != "x-gzip") {
       return error_response(415, "Content-Encoding must be gzip or identity");
     }
     auto inflated = messaging::gzip_inflate(req.body, ctx.config.max_body_bytes);

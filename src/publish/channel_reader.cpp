@@ -3,6 +3,8 @@
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
 
+#include <charconv>
+
 namespace ms::publish {
 
 namespace {
@@ -25,12 +27,14 @@ std::string transport_error(const Result<redis::Reply>& r) {
 bool is_valid_position(std::string_view s) {
   if (s.empty() || s.size() > 41) return false;
   auto dash = s.find('-');
-  auto digits = [](std::string_view d) {
+  auto digits = [](std::string_view d) {  // a uint64 in decimal
     if (d.empty() || d.size() > 20) return false;
     for (char c : d) {
       if (c < '0' || c > '9') return false;
     }
-    return true;
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), v);
+    return ec == std::errc() && end == d.data() + d.size();
   };
   if (dash == std::string_view::npos) return digits(s);
   return digits(s.substr(0, dash)) && digits(s.substr(dash + 1));
@@ -42,8 +46,14 @@ ChannelReader::ChannelReader(redis::Connection& redis, messaging::RedisKeys keys
 boost::asio::awaitable<ReadResult<ChannelPage>> ChannelReader::read(std::string channel, std::string after,
                                                                      std::size_t limit) {
   std::vector<redis::Command> cmds;
-  cmds.push_back({"XRANGE", keys_.log(channel), after.empty() ? "-" : "(" + after, "+", "COUNT",
-                  std::to_string(limit + 1)});
+  // "(" + the largest id is an empty range that Redis refuses: ask for nothing instead.
+  bool at_end = after == "18446744073709551615-18446744073709551615";
+  if (at_end) {
+    cmds.push_back({"XRANGE", keys_.log(channel), "+", "-"});  // start after end: always empty
+  } else {
+    cmds.push_back({"XRANGE", keys_.log(channel), after.empty() ? "-" : "(" + after, "+", "COUNT",
+                    std::to_string(limit + 1)});
+  }
   cmds.push_back({"EXISTS", keys_.meta(channel)});
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (auto& r : rs) {

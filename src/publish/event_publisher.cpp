@@ -32,7 +32,10 @@ class InflightSlot {
 
 EventPublisher::EventPublisher(redis::Connection& redis, messaging::RedisKeys keys, PublisherOptions options,
                                std::atomic<std::uint32_t>& inflight)
-    : redis_(redis), keys_(std::move(keys)), opts_(options), inflight_(inflight), script_(kPublishScript) {}
+    : redis_(redis), keys_(std::move(keys)), opts_(options), inflight_(inflight), script_(kPublishScript) {
+  // A Redis that comes back may have lost its data (no persistence, failover): register again.
+  redis_.on_connect([this] { registered_.clear(); });
+}
 
 EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg) {
   Prepared p;

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <deque>
 #include <optional>
 
@@ -42,6 +43,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   asio::steady_timer backoff_timer;
   asio::steady_timer watchdog;
   State state = State::idle;
+  std::atomic<bool> up{false};  // state == connected, readable from any thread (readiness)
   std::uint64_t generation = 0;
   std::string wbuf;          // commands waiting for the next write
   std::string writing;       // the write in flight
@@ -123,6 +125,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     pending.clear();
     for (auto& p : owed) complete(std::move(p.done), make_error_code(code));
     if (state != State::stopped) state = State::idle;
+    up = false;
     disconnect_signal.cancel();
   }
 
@@ -239,6 +242,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
           fail_connection(why);
         } else if (state == State::handshaking) {
           state = State::connected;
+          up = true;
           error.clear();
           backoff = opts.backoff_min;
           if (was_connected) ++stats.reconnects;
@@ -291,7 +295,7 @@ void Connection::stop() {
   i.watchdog.cancel();
 }
 
-bool Connection::connected() const { return impl_->state == Impl::State::connected; }
+bool Connection::connected() const { return impl_->up.load(std::memory_order_relaxed); }
 std::string Connection::last_error() const { return impl_->error; }
 const ConnectionStats& Connection::stats() const { return impl_->stats; }
 void Connection::on_connect(std::function<void()> fn) { impl_->on_connect.push_back(std::move(fn)); }

@@ -54,6 +54,7 @@ class Connection {
   // Fails everything in flight with errc::shutting_down and stops reconnecting.
   void stop();
 
+  // Safe to call from any thread (readiness checks of every shard).
   bool connected() const;
   // The last connection error, for /readyz ("" while connected).
   std::string last_error() const;

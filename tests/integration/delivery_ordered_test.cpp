@@ -127,15 +127,17 @@ TEST(DeliveryOrdered, AFailingMessageHoldsBackItsKeyOnly) {
   auto body = json::object{{"channel", ch},
                            {"endpoint", hook.url("/o")},
                            {"ordered", true},
-                           {"retry", {{"max_attempts", 5}, {"initial_backoff_ms", 150}, {"jitter", 0.0}}}};
+                           {"retry", {{"max_attempts", 5}, {"initial_backoff_ms", 300}, {"jitter", 0.0}}}};
   create_subscription(*s.api, body);
 
-  auto first = publish(*s.api, ch, R"({"data":0,"key":"k1"})");
+  // One batch, so all five are read together: 0 (k1, fails twice), 1 (k2), 2 (k1), 3 (k2), 4 (k1).
   json::array msgs;
-  for (int i = 1; i <= 4; ++i) {
+  for (int i = 0; i <= 4; ++i) {
     msgs.push_back(json::object{{"channel", ch}, {"key", i % 2 == 0 ? "k1" : "k2"}, {"data", i}});
   }
-  auto results = publish_batch(*s.api, msgs);
+  auto all = publish_batch(*s.api, msgs);
+  const auto first = all[0];
+  const std::vector<json::object> results(all.begin() + 1, all.end());
 
   // 2 failures + 5 successes.
   ASSERT_TRUE(hook.wait_for_count(7, 8s)) << hook.count();

@@ -616,7 +616,7 @@ TEST_F(RedisClientTest, ClientNameIsSet) {
   });
 }
 
-// BUG (src/redis/connection.cpp, Impl::enqueue): an empty Command is encoded as
+// Regression test, bug fixed (was in src/redis/connection.cpp, Impl::enqueue): an empty Command is encoded as
 // "*0\r\n", to which Redis sends no reply at all, but a Pending entry is queued for
 // it: every later reply goes to the caller before it (desync) until the watchdog
 // drops the connection. enqueue should fail an empty command at once instead.

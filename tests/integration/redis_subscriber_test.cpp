@@ -198,7 +198,7 @@ TEST_F(RedisSubscriberTest, PasswordProtectedRedis) {
   });
 }
 
-// BUG (src/redis/subscriber.cpp, Impl::run): the handshake replies are not
+// Regression test, bug fixed (was in src/redis/subscriber.cpp, Impl::run): the handshake replies are not
 // checked. With a wrong password AUTH answers WRONGPASS, SUBSCRIBE answers NOAUTH
 // (both only logged), yet is_connected stays true, on_connect fires, and the
 // connection is kept forever without a single subscription and without retrying.

@@ -57,21 +57,17 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 // /readyz answers for one shard only (see ServiceHealth.ReadyzCoversEveryShard): waits
-// until `threads` service connections to Redis are past their handshake (named, last
-// command no longer CLIENT SETNAME), so tests that need every shard do not race.
-void wait_all_shards_connected(RedisServer& redis, std::size_t threads) {
-  auto handshaken = [&] {
-    std::size_t n = 0;
-    std::istringstream lines(redis.command({"CLIENT", "LIST"}).str);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.find(" name=messaging_service:") != std::string::npos && line.find("cmd=client") == std::string::npos) {
-        ++n;
-      }
+// until fresh connections (spread over the shards by SO_REUSEPORT) all reach Redis, so
+// tests that need every shard do not race a shard still setting up its connection.
+void wait_all_shards_connected(const ServiceProcess& svc) {
+  auto all = [&] {
+    for (int i = 0; i < 16; ++i) {
+      HttpClient probe = svc.client();
+      if (probe.get("/v1/channels?limit=1").status != 200) return false;
     }
-    return n >= threads;
+    return true;
   };
-  EXPECT_TRUE(eventually(handshaken, 5s)) << redis.command({"CLIENT", "LIST"}).str;
-  std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(eventually(all, 5s));
 }
 
 // Status of GET path on a fresh connection; 0 if nothing answers.
@@ -285,7 +281,7 @@ TEST(ServiceHealth, HealthzAndReadyzAnswerOk) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   HttpClient api = svc.client();
 
   auto h = api.get("/healthz");
@@ -305,7 +301,7 @@ TEST(ServiceHealth, ReadyzFollowsRedisGoingAwayAndComingBack) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   HttpClient api = svc.client();
   ASSERT_EQ(api.get("/readyz").status, 200);
 
@@ -378,9 +374,9 @@ TEST(ServiceHealth, ReadyzAnswersWhenRedisHangs) {
 }
 
 // /readyz = 200 tells a load balancer to send traffic: every shard (each has its own Redis
-// connection) must then be able to publish. Here Redis admits only one of the two shards'
-// connections (maxclients), so the service is not ready.
-// BUG (src/api/health_handlers.cpp, readyz): it checks only the Redis connection of the
+// connection) must then be able to publish. Here one shard's Redis connection is killed
+// and kept out (maxclients), so the service is not ready.
+// Regression test, bug fixed (was in src/api/health_handlers.cpp, readyz): it checks only the Redis connection of the
 // shard that happens to accept the probe (ctx.redis), so it answers 200 while another
 // shard answers every publish with 503 "Redis is not reachable". The same race shows at
 // start-up: /readyz can be 200 before the other shards' connections finished their
@@ -389,15 +385,35 @@ TEST(ServiceHealth, ReadyzAnswersWhenRedisHangs) {
 // redis::Connection's on_connect, decremented on disconnect) and answer 200 only when
 // it equals the number of shards (and report e.g. checks.redis "1/2 connections up").
 TEST(ServiceHealth, ReadyzCoversEveryShard) {
-  RedisServerOptions ro;
-  ro.extra_args = {"--maxclients", "2"};
-  RedisServer redis(ro);
+  RedisServer redis;
   redis.start();
-  ASSERT_EQ(redis.command({"PING"}).str, "PONG");  // the fixture's own connection: one of the two slots
-  ServiceProcess svc(redis.url(), options({"--threads", "2"}, false));
+  ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  // Wait until one shard got in.
-  ASSERT_TRUE(eventually([&] { return status_of(svc.port(), "/readyz") == 200; }, 5s)) << "no shard ever became ready";
+  wait_all_shards_connected(svc);
+
+  // Cut one shard's command connection off and keep it from coming back: lower
+  // maxclients below the current count, then kill that connection.
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(redis.command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
+  std::string victim;
+  for (const auto& line : lines) {
+    auto name = line.find(" name=messaging_service:");
+    if (name == std::string::npos) continue;
+    auto name_end = line.find(' ', name + 1);
+    if (line.substr(name, name_end - name).find("pubsub") != std::string::npos) continue;
+    victim = line.substr(3, line.find(' ') - 3);  // "id=<n> ..."
+    break;
+  }
+  ASSERT_FALSE(victim.empty()) << redis.command({"CLIENT", "LIST"}).str;
+  ASSERT_TRUE(redis.command({"CONFIG", "SET", "maxclients", std::to_string(lines.size() - 1)}).is_ok());
+  ASSERT_EQ(redis.command({"CLIENT", "KILL", "ID", victim}).integer, 1);
+  std::this_thread::sleep_for(300ms);  // the shard notices and fails to reconnect
+
   int ready = 0, not_ready = 0, published = 0, refused = 0;
   for (int i = 0; i < 24; ++i) {
     HttpClient c("127.0.0.1", svc.port());  // a fresh connection: the kernel picks a shard
@@ -408,6 +424,7 @@ TEST(ServiceHealth, ReadyzCoversEveryShard) {
   }
   SCOPED_TRACE("readyz 200: " + std::to_string(ready) + ", 503: " + std::to_string(not_ready) +
                "; publish 201: " + std::to_string(published) + ", refused: " + std::to_string(refused));
+  EXPECT_GT(refused, 0) << "the cut-off shard still published (test setup did not take)";
   EXPECT_FALSE(ready > 0 && refused > 0) << "/readyz said ready while publishes were refused";
 }
 
@@ -535,7 +552,7 @@ TEST(ServiceHttp, KeepAliveServesManyRequestsOnOneConnection) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   HttpClient api = svc.client();
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(api.get(i % 2 ? "/healthz" : "/readyz").status, 200);
@@ -553,7 +570,7 @@ TEST(ServiceShutdown, SigtermExitsZeroPromptly) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   auto t0 = Clock::now();
   EXPECT_EQ(svc.terminate(5s), 0);
   EXPECT_LT(elapsed_ms(t0), 3000);
@@ -564,7 +581,7 @@ TEST(ServiceShutdown, SigtermWithIdleKeepAliveConnectionExitsPromptly) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   HttpClient api = svc.client();
   HttpClient other = svc.client();
   ASSERT_EQ(api.get("/healthz").status, 200);  // idle keep-alive connections stay open
@@ -579,7 +596,7 @@ TEST(ServiceShutdown, SigtermWithRedisDownExitsZero) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
   redis.stop();
   std::this_thread::sleep_for(200ms);
   auto t0 = Clock::now();
@@ -592,7 +609,7 @@ TEST(ServiceShutdown, RequestInFlightDuringSigtermGetsItsAnswer) {
   redis.start();
   ServiceProcess svc(redis.url(), options({"--threads", "2"}, true));
   svc.start();
-  wait_all_shards_connected(redis, 2);
+  wait_all_shards_connected(svc);
 
   // The request's headers arrive before SIGTERM, its body after: it is in flight.
   const std::string body = R"({"data":{"n":1}})";
