@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     po.max_inflight = cfg.max_inflight_publishes;
     s->publisher = std::make_unique<publish::EventPublisher>(*s->redis, keys, po, process.inflight_publishes);
     s->channels = std::make_unique<publish::ChannelReader>(*s->redis, keys, cfg.max_body_bytes);
-    s->subscriptions = std::make_unique<subscribe::SubscriptionStore>(*s->redis, keys);
+    s->subscriptions = std::make_unique<subscribe::SubscriptionStore>(*s->redis, keys, cfg.retention_max_messages);
     s->dead_letters = std::make_unique<subscribe::DeadLetterQueue>(*s->redis, keys, cfg.instance_id);
     s->acks = std::make_unique<subscribe::Acknowledgments>(*s->redis, keys);
     http::WebhookClientOptions wo;

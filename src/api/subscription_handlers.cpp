@@ -27,7 +27,8 @@ boost::json::object stats_json(const subscribe::SubscriptionStats& st) {
                         {"in_flight", st.in_flight},
                         {"retrying", st.retrying},
                         {"backlog", st.backlog},
-                        {"dead_lettered", st.dead_lettered}};
+                        {"dead_lettered", st.dead_lettered},
+                        {"at_risk", st.at_risk}};
   o["oldest_unacked_age_ms"] = st.oldest_unacked_age_ms ? boost::json::value(*st.oldest_unacked_age_ms) : nullptr;
   o["last_delivery_at"] =
       st.last_delivery_at_ms ? boost::json::value(format_rfc3339_ms(*st.last_delivery_at_ms)) : nullptr;

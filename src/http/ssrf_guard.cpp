@@ -1,5 +1,6 @@
 #include "http/ssrf_guard.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <stdexcept>
@@ -80,11 +81,12 @@ const std::vector<ParsedRange>& v6_ranges() {
 // True when the first `bits` bits of a and b are equal.
 template <std::size_t N>
 bool prefix_equal(const std::array<unsigned char, N>& a, const std::array<unsigned char, N>& b, unsigned bits) {
+  bits = std::min<unsigned>(bits, static_cast<unsigned>(N * 8));
   std::size_t i = 0;
-  for (; bits >= 8; bits -= 8, ++i) {
+  for (; bits >= 8 && i < N; bits -= 8, ++i) {
     if (a[i] != b[i]) return false;
   }
-  if (bits == 0) return true;
+  if (bits == 0 || i >= N) return true;
   const auto mask = static_cast<unsigned char>(0xFFu << (8 - bits));
   return (a[i] & mask) == (b[i] & mask);
 }
@@ -118,10 +120,14 @@ std::optional<ip::address_v4> embedded_v4(const ip::address_v6& v6) {
 
 bool Cidr::contains(const ip::address& address) const {
   if (network.is_v4() && address.is_v4()) {
-    return prefix_equal(network.to_v4().to_bytes(), address.to_v4().to_bytes(), prefix_length);
+    const auto net = network.to_v4().to_bytes();
+    const auto addr = address.to_v4().to_bytes();
+    return prefix_equal(net, addr, prefix_length);
   }
   if (network.is_v6() && address.is_v6()) {
-    return prefix_equal(network.to_v6().to_bytes(), address.to_v6().to_bytes(), prefix_length);
+    const auto net = network.to_v6().to_bytes();
+    const auto addr = address.to_v6().to_bytes();
+    return prefix_equal(net, addr, prefix_length);
   }
   return false;
 }

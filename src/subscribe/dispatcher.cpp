@@ -406,6 +406,13 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           asio::steady_timer t(d.ex);
           t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, decision.due_ms - now)));
           co_await t.async_wait(kUseTuple);
+          if (!stopped && !draining && !active()) {
+            // Paused or disabled during the wait: the message keeps the head of its
+            // key's queue (and its lease) and is sent again on resume.
+            dv.attempts_before = attempt;
+            finish(dv, decision, true);
+            co_return;
+          }
           if (!active()) break;
           ++attempt;
           continue;
@@ -478,16 +485,18 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       }
     }
 
-    void finish(const Delivery& dv, const Decision& decision) {
+    // keep: the message stays held in memory, to be sent again when the subscription is active.
+    void finish(const Delivery& dv, const Decision& decision, bool keep = false) {
       --in_flight;
       --d.in_flight_total;
-      bool keep_in_memory = decision.action == Decision::Action::disable && !stopped;
+      bool keep_in_memory = (keep || decision.action == Decision::Action::disable) && !stopped;
       if (!keep_in_memory) held.erase(dv.channel + ' ' + dv.entry_id);
       if (sub.ordered && dv.key) {
         auto it = key_queues.find(*dv.key);
         if (it != key_queues.end()) {
           auto& q = it->second;
           q.busy = false;
+          if (keep_in_memory && !q.items.empty()) q.items.front().attempts_before = dv.attempts_before;
           if (!keep_in_memory && !q.items.empty()) q.items.pop_front();
           if (q.items.empty()) {
             key_queues.erase(it);

@@ -29,8 +29,9 @@ const redis::Reply* hash_field(const redis::Reply& flat, std::string_view name) 
 
 }  // namespace
 
-SubscriptionStore::SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys)
-    : redis_(redis), keys_(std::move(keys)) {}
+SubscriptionStore::SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys,
+                                     std::uint64_t retention_max_messages)
+    : redis_(redis), keys_(std::move(keys)), retention_max_messages_(retention_max_messages) {}
 
 boost::asio::awaitable<StoreResult<std::vector<Subscription>>> SubscriptionStore::load_all() {
   redis::Command cmd{"HGETALL", keys_.subs()};
@@ -163,10 +164,17 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
       for (const auto& g : groups->elements) {
         auto* name = hash_field(g, "name");
         if (!name || name->str != sub.id) continue;
-        if (auto* p = hash_field(g, "pending")) pending_total += p->as_int().value_or(0);
+        std::int64_t pending = 0;
+        if (auto* p = hash_field(g, "pending")) pending = p->as_int().value_or(0);
+        pending_total += pending;
         auto* lag = hash_field(g, "lag");
         auto* last = hash_field(g, "last-delivered-id");
         if (lag && !lag->is_nil()) st.backlog += lag->as_int().value_or(0);
+        // Redis reports no lag once trimming passed entries the group never read.
+        if (lag && lag->is_nil()) st.at_risk += 1;
+        auto undelivered = (lag && !lag->is_nil() ? lag->as_int().value_or(0) : 0) + pending;
+        auto safe = static_cast<std::int64_t>(retention_max_messages_ * 9 / 10);
+        if (undelivered > safe) st.at_risk += undelivered - safe;
         if (lag && lag->as_int().value_or(0) > 0 && last) {
           next_entry.push_back({"XRANGE", keys_.log((*chans.value)[c]), "(" + last->str, "+", "COUNT", "1"});
         }

@@ -32,6 +32,9 @@ struct SubscriptionStats {
   std::int64_t retrying = 0;
   std::int64_t backlog = 0;
   std::int64_t dead_lettered = 0;
+  // Undelivered messages that retention is about to trim (backlog beyond 90 % of
+  // --retention-max-messages on a channel), plus any already trimmed unread.
+  std::int64_t at_risk = 0;
   std::optional<std::int64_t> oldest_unacked_age_ms;
   std::optional<std::int64_t> last_delivery_at_ms;
   std::optional<std::int64_t> last_error_at_ms;
@@ -48,7 +51,7 @@ struct StoreResult {
 
 class SubscriptionStore {
  public:
-  SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys);
+  SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys, std::uint64_t retention_max_messages = 1000000);
 
   boost::asio::awaitable<StoreResult<std::vector<Subscription>>> load_all();
   boost::asio::awaitable<StoreResult<std::optional<Subscription>>> get(std::string id);
@@ -73,6 +76,7 @@ class SubscriptionStore {
  private:
   redis::Connection& redis_;
   messaging::RedisKeys keys_;
+  std::uint64_t retention_max_messages_;
 };
 
 // Every subscription of a list that matches a channel.
