@@ -137,7 +137,9 @@ Reply publish_one(Context& ctx, http::RouteRequest r) {
   if (auto* err = std::get_if<messaging::ValidationError>(&parsed)) {
     co_return error_response(400, err->message, validation_details(*err));
   }
-  auto outcome = co_await ctx.publisher->publish(std::move(std::get<messaging::PublishInput>(parsed)));
+  std::string traceparent(r.req.header("traceparent").value_or(""));
+  auto outcome =
+      co_await ctx.publisher->publish(std::move(std::get<messaging::PublishInput>(parsed)), std::move(traceparent));
   switch (outcome.status) {
     case PublishOutcome::Status::created: co_return json_response(201, result_json(outcome));
     case PublishOutcome::Status::duplicate: co_return json_response(200, result_json(outcome));
@@ -164,7 +166,8 @@ Reply publish_batch(Context& ctx, http::RouteRequest r) {
     }
   }
   std::vector<PublishOutcome> outcomes;
-  if (!valid.empty()) outcomes = co_await ctx.publisher->publish_batch(std::move(valid));
+  std::string traceparent(r.req.header("traceparent").value_or(""));
+  if (!valid.empty()) outcomes = co_await ctx.publisher->publish_batch(std::move(valid), std::move(traceparent));
 
   bool all_unavailable = !outcomes.empty();
   for (const auto& o : outcomes) all_unavailable = all_unavailable && o.status == PublishOutcome::Status::unavailable;

@@ -6,6 +6,8 @@
 #include "messaging/ulid.h"
 #include "publish/publish_script.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -37,7 +39,44 @@ EventPublisher::EventPublisher(redis::Connection& redis, messaging::RedisKeys ke
   redis_.on_connect([this] { registered_.clear(); });
 }
 
-EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg) {
+namespace {
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+bool lower_hex(std::string_view s) {
+  bool nonzero = false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    nonzero = nonzero || c != '0';
+  }
+  return nonzero;
+}
+}  // namespace
+
+bool is_valid_traceparent(std::string_view tp) {
+  if (tp.size() != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return false;
+  auto hex2 = [](std::string_view two) {
+    for (char c : two) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+  };
+  auto version = tp.substr(0, 2);
+  if (version == "ff" || !hex2(version) || !hex2(tp.substr(53, 2))) return false;
+  return lower_hex(tp.substr(3, 32)) && lower_hex(tp.substr(36, 16));
+}
+
+EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg, const std::string& trace_id,
+                                                 const std::string& flags) {
   Prepared p;
   p.published_at_ms = unix_ms_now();
   p.id = messaging::new_ulid();
@@ -68,7 +107,9 @@ EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg) {
                  std::to_string(p.published_at_ms),
                  keys_.mirror(msg.channel),
                  p.id + " " + std::to_string(p.published_at_ms) + " ",
-                 std::move(min_id)};
+                 std::move(min_id),
+                 // the publish span of this message: deliveries become its children
+                 "00-" + trace_id + "-" + random_hex(8) + "-" + flags};
   p.msg = std::move(msg);
   return p;
 }
@@ -122,15 +163,18 @@ PublishOutcome EventPublisher::finish(const Prepared& p, const Result<redis::Rep
   return out;
 }
 
-boost::asio::awaitable<PublishOutcome> EventPublisher::publish(messaging::PublishInput msg) {
+boost::asio::awaitable<PublishOutcome> EventPublisher::publish(messaging::PublishInput msg, std::string traceparent) {
   std::vector<messaging::PublishInput> one;
   one.push_back(std::move(msg));
-  auto results = co_await publish_batch(std::move(one));
+  auto results = co_await publish_batch(std::move(one), std::move(traceparent));
   co_return std::move(results.front());
 }
 
 boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batch(
-    std::vector<messaging::PublishInput> msgs) {
+    std::vector<messaging::PublishInput> msgs, std::string traceparent) {
+  // Continue the caller's trace, or start one for this request.
+  std::string trace_id = is_valid_traceparent(traceparent) ? traceparent.substr(3, 32) : random_hex(16);
+  std::string flags = is_valid_traceparent(traceparent) ? traceparent.substr(53, 2) : "01";
   std::vector<PublishOutcome> out(msgs.size());
   InflightSlot slot(inflight_, static_cast<std::uint32_t>(msgs.size()), opts_.max_inflight);
   if (!slot.ok() || !redis_.connected()) {
@@ -155,7 +199,7 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
       registering.push_back(m.channel);
       cmds.push_back(redis::Command{"ZADD", keys_.channels(), "NX", "0", m.channel});
     }
-    prepared.push_back(prepare(std::move(m)));
+    prepared.push_back(prepare(std::move(m), trace_id, flags));
   }
   for (auto& p : prepared) cmds.push_back(script_.evalsha(p.call.keys, p.call.args));
 

@@ -47,8 +47,10 @@ class EventPublisher {
   EventPublisher(redis::Connection& redis, messaging::RedisKeys keys, PublisherOptions options,
                  std::atomic<std::uint32_t>& inflight);
 
-  boost::asio::awaitable<PublishOutcome> publish(messaging::PublishInput msg);
-  boost::asio::awaitable<std::vector<PublishOutcome>> publish_batch(std::vector<messaging::PublishInput> msgs);
+  // traceparent: the caller's W3C trace context (validated), or empty to start a new trace.
+  boost::asio::awaitable<PublishOutcome> publish(messaging::PublishInput msg, std::string traceparent = {});
+  boost::asio::awaitable<std::vector<PublishOutcome>> publish_batch(std::vector<messaging::PublishInput> msgs,
+                                                                    std::string traceparent = {});
 
   // Channels published through this shard (and so known to be in the registry).
   std::uint64_t published_total() const { return published_total_; }
@@ -60,7 +62,7 @@ class EventPublisher {
     std::int64_t published_at_ms;
     redis::ScriptCall call;
   };
-  Prepared prepare(messaging::PublishInput msg);
+  Prepared prepare(messaging::PublishInput msg, const std::string& trace_id, const std::string& flags);
   PublishOutcome finish(const Prepared& p, const Result<redis::Reply>& r);
 
   redis::Connection& redis_;
@@ -71,5 +73,8 @@ class EventPublisher {
   std::unordered_set<std::string> registered_;  // channels already ZADDed to the registry
   std::uint64_t published_total_ = 0;
 };
+
+// A valid W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" (ids not all zero)?
+bool is_valid_traceparent(std::string_view tp);
 
 }  // namespace ms::publish

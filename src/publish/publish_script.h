@@ -14,6 +14,7 @@ namespace ms::publish {
 // ARGV[8] pub/sub channel of the live mirror
 // ARGV[9] idempotency record prefix "<message id> <published_at ms> "
 // ARGV[10] minimum entry id kept (retention by age), '' for none
+// ARGV[11] the publish's W3C traceparent, stored so deliveries continue its trace
 // Returns {1, entry id} when stored, {0, idempotency record} for a repeat.
 inline constexpr const char* kPublishScript = R"lua(
 if KEYS[3] then
@@ -22,7 +23,7 @@ if KEYS[3] then
 end
 local payload = ARGV[2]
 if payload == '' then payload = ARGV[1] end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'e', payload, 'z', ARGV[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'e', payload, 'z', ARGV[3], 't', ARGV[11])
 if ARGV[10] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[10]) end
 redis.call('HINCRBY', KEYS[2], 'published_total', 1)
 redis.call('HSET', KEYS[2], 'last_published_at', ARGV[7], 'last_position', id)

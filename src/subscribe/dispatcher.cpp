@@ -73,6 +73,7 @@ struct Delivery {
   std::optional<std::string> key;
   std::vector<std::pair<std::string, std::string>> attributes;
   std::int64_t published_at_ms = 0;
+  std::string trace;  // "<32 hex trace id>-<2 hex flags>" of the publish, empty if unknown
 };
 
 }  // namespace
@@ -258,6 +259,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       dv.key = env->key;
       dv.attributes = std::move(env->attributes);
       dv.published_at_ms = env->published_at_ms;
+      if (auto* t = entry_field(fields, "t"); t && t->size() == 55) dv.trace = t->substr(3, 32) + "-" + t->substr(53, 2);
       if (!filter_matches(sub, dv.attributes)) {
         ack(ch, entry_id);
         d.counters.filtered.fetch_add(1, std::memory_order_relaxed);
@@ -356,7 +358,10 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       req.headers.emplace_back("webhook-id", dv.message_id);
       req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
       req.headers.emplace_back("webhook-signature", sign(key, dv.message_id, ts, req.body));
-      req.headers.emplace_back("traceparent", "00-" + random_hex(16) + "-" + random_hex(8) + "-01");
+      // Each attempt is a new span of the publisher's trace.
+      std::string trace_id = dv.trace.size() == 35 ? dv.trace.substr(0, 32) : random_hex(16);
+      std::string flags = dv.trace.size() == 35 ? dv.trace.substr(33, 2) : "01";
+      req.headers.emplace_back("traceparent", "00-" + trace_id + "-" + random_hex(8) + "-" + flags);
       req.headers.emplace_back("x-subscription-id", sub.id);
       req.headers.emplace_back("x-delivery-attempt", std::to_string(attempt));
       for (const auto& h : sub.headers) req.headers.push_back(h);
