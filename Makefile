@@ -34,7 +34,7 @@ bench: deps
 fuzz:
 	@scripts/install-deps --fuzz
 	cmake --preset fuzz >/dev/null
-	cmake --build build-fuzz -j$(JOBS)
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_publish_body fuzz_gzip_inflate fuzz_subscription_body
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
