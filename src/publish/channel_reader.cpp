@@ -16,11 +16,8 @@ std::optional<std::string> field(const redis::Reply& fields, std::string_view na
   return std::nullopt;
 }
 
-std::string transport_error(const Result<redis::Reply>& r) {
-  if (!r) return r.error().message();
-  if (r->is_error()) return r->str;
-  return {};
-}
+using transport_error_fn = std::string (*)(const Result<redis::Reply>&);
+constexpr transport_error_fn transport_error = redis::error_text;
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "publish/event_publisher.h"
 
 #include "base/clock.h"
+#include "base/random.h"
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
 #include "messaging/ulid.h"
@@ -40,17 +41,6 @@ EventPublisher::EventPublisher(redis::Connection& redis, messaging::RedisKeys ke
 }
 
 namespace {
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 bool lower_hex(std::string_view s) {
   bool nonzero = false;

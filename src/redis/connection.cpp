@@ -2,6 +2,7 @@
 
 #include "observe/log.h"
 #include "redis/errors.h"
+#include "redis/connect.h"
 #include "redis/resp_reader.h"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -167,35 +168,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
-    // The deadline's state outlives this frame: its handler may run after we return.
-    struct Deadline {
-      bool done = false;
-      bool timed_out = false;
-    };
-    auto state = std::make_shared<Deadline>();
-    auto resolver = std::make_shared<tcp::resolver>(ex);
-    asio::steady_timer deadline(ex);
-    deadline.expires_after(opts.connect_timeout);
-    deadline.async_wait([state, resolver, self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || state->done) return;
-      state->timed_out = true;
-      resolver->cancel();
-      boost::system::error_code ignored;
-      self->socket.close(ignored);
-    });
-    auto [rec, results] =
-        co_await resolver->async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
-    if (rec || state->timed_out) {
-      state->done = true;
-      co_return state->timed_out ? asio::error::timed_out : rec;
-    }
-    auto [cec, ep] = co_await asio::async_connect(socket, results, kUseTuple);
-    state->done = true;
-    if (state->timed_out) co_return asio::error::timed_out;
-    if (cec) co_return cec;
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    co_return boost::system::error_code{};
+    return connect_with_timeout(socket, opts.endpoint.host, opts.endpoint.port, opts.connect_timeout);
   }
 
   asio::awaitable<std::string> handshake() {

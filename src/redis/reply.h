@@ -27,6 +27,15 @@ struct Reply {
 
 using Command = std::vector<std::string>;
 
+}  // namespace ms::redis
+
+#include "base/result.h"
+
+namespace ms::redis {
+
+// What went wrong with a command: the transport error or Redis's error reply; "" when fine.
+std::string error_text(const Result<Reply>& r);
+
 // One command in RESP, as redisFormatCommandArgv makes it (binary safe).
 std::string encode_command(const Command& cmd);
 // Appends the encoding to out (for pipelined writes).

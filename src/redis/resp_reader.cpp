@@ -79,6 +79,12 @@ std::optional<std::int64_t> Reply::as_int() const {
   return v;
 }
 
+std::string error_text(const Result<Reply>& r) {
+  if (!r) return r.error().message();
+  if (r->is_error()) return r->str;
+  return {};
+}
+
 std::string encode_command(const Command& cmd) {
   std::string out;
   append_command(out, cmd);

@@ -1,6 +1,7 @@
 #include "redis/subscriber.h"
 
 #include "observe/log.h"
+#include "redis/connect.h"
 #include "redis/resp_reader.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -62,31 +63,7 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
-    struct Deadline {
-      bool done = false;
-      bool timed_out = false;
-    };
-    auto state = std::make_shared<Deadline>();
-    auto resolver = std::make_shared<tcp::resolver>(ex);
-    asio::steady_timer deadline(ex);
-    deadline.expires_after(opts.connect_timeout);
-    deadline.async_wait([state, resolver, self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || state->done) return;
-      state->timed_out = true;
-      resolver->cancel();
-      boost::system::error_code ignored;
-      self->socket.close(ignored);
-    });
-    auto [rec, results] =
-        co_await resolver->async_resolve(opts.endpoint.host, std::to_string(opts.endpoint.port), kUseTuple);
-    if (rec || state->timed_out) {
-      state->done = true;
-      co_return state->timed_out ? asio::error::timed_out : rec;
-    }
-    auto [cec, ep] = co_await asio::async_connect(socket, results, kUseTuple);
-    state->done = true;
-    if (state->timed_out) co_return asio::error::timed_out;
-    co_return cec;
+    return connect_with_timeout(socket, opts.endpoint.host, opts.endpoint.port, opts.connect_timeout);
   }
 
   void dispatch(const Reply& r) {

@@ -9,11 +9,7 @@ namespace ms::subscribe {
 
 namespace {
 
-std::string error_of(const Result<redis::Reply>& r) {
-  if (!r) return r.error().message();
-  if (r->is_error()) return r->str;
-  return {};
-}
+using redis::error_text;
 
 DeadLetter from_entry(const redis::Reply& entry) {
   DeadLetter d;
@@ -44,7 +40,7 @@ boost::asio::awaitable<StoreResult<DeadLetterPage>> DeadLetterQueue::list(std::s
   redis::Command cmd{"XRANGE", keys_.dlq(sub_id), after.empty() ? "-" : "(" + after, "+", "COUNT",
                      std::to_string(limit + 1)};
   auto r = co_await redis_.exec(std::move(cmd));
-  if (auto e = error_of(r); !e.empty()) co_return StoreResult<DeadLetterPage>{std::nullopt, e};
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<DeadLetterPage>{std::nullopt, e};
   DeadLetterPage page;
   for (std::size_t i = 0; i < r->elements.size() && i < limit; ++i) {
     if (r->elements[i].elements.size() == 2) page.items.push_back(from_entry(r->elements[i]));
@@ -69,7 +65,7 @@ boost::asio::awaitable<StoreResult<std::int64_t>> DeadLetterQueue::replay(Subscr
                                     keys_.attempts(d.channel, sub.id)};
       std::vector<std::string> args{sub.id, instance_id_, d.entry_id, std::to_string(unix_ms_now())};
       auto r = co_await redis::run_script(redis_, replay_script_, std::move(keys), std::move(args));
-      if (auto e = error_of(r); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
+      if (auto e = error_text(r); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
       if (r->integer != 1) continue;  // trimmed from the log: stays in the DLQ
       redis::Command del{"XDEL", keys_.dlq(sub.id), d.dlq_id};
       co_await redis_.exec(std::move(del));
@@ -88,7 +84,7 @@ boost::asio::awaitable<StoreResult<std::int64_t>> DeadLetterQueue::purge(std::st
   cmds.push_back({"XLEN", keys_.dlq(sub_id)});
   cmds.push_back({"DEL", keys_.dlq(sub_id)});
   auto rs = co_await redis_.exec_many(std::move(cmds));
-  if (auto e = error_of(rs[0]); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
+  if (auto e = error_text(rs[0]); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
   co_return StoreResult<std::int64_t>{rs[0]->integer, {}};
 }
 

@@ -1,6 +1,7 @@
 #include "subscribe/dispatcher.h"
 
 #include "base/clock.h"
+#include "base/random.h"
 #include "messaging/channel_name.h"
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
@@ -32,17 +33,6 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -9,11 +9,7 @@ namespace ms::subscribe {
 
 namespace {
 
-std::string error_of(const Result<redis::Reply>& r) {
-  if (!r) return r.error().message();
-  if (r->is_error()) return r->str;
-  return {};
-}
+using redis::error_text;
 
 std::int64_t id_ms(std::string_view entry_id) {
   auto dash = entry_id.find('-');
@@ -36,7 +32,7 @@ SubscriptionStore::SubscriptionStore(redis::Connection& redis, messaging::RedisK
 boost::asio::awaitable<StoreResult<std::vector<Subscription>>> SubscriptionStore::load_all() {
   redis::Command cmd{"HGETALL", keys_.subs()};
   auto r = co_await redis_.exec(std::move(cmd));
-  if (auto e = error_of(r); !e.empty()) co_return StoreResult<std::vector<Subscription>>{std::nullopt, e};
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<std::vector<Subscription>>{std::nullopt, e};
   std::vector<Subscription> out;
   for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
     if (auto s = from_stored(r->elements[i + 1].str)) out.push_back(std::move(*s));
@@ -48,7 +44,7 @@ boost::asio::awaitable<StoreResult<std::vector<Subscription>>> SubscriptionStore
 boost::asio::awaitable<StoreResult<std::optional<Subscription>>> SubscriptionStore::get(std::string id) {
   redis::Command cmd{"HGET", keys_.subs(), std::move(id)};
   auto r = co_await redis_.exec(std::move(cmd));
-  if (auto e = error_of(r); !e.empty()) co_return StoreResult<std::optional<Subscription>>{std::nullopt, e};
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<std::optional<Subscription>>{std::nullopt, e};
   std::optional<Subscription> s;
   if (!r->is_nil()) s = from_stored(r->str);
   co_return StoreResult<std::optional<Subscription>>{std::move(s), {}};
@@ -59,7 +55,7 @@ boost::asio::awaitable<std::string> SubscriptionStore::put(Subscription sub) {
   cmds.push_back({"HSET", keys_.subs(), sub.id, to_stored(sub)});
   cmds.push_back({"PUBLISH", keys_.control(), "changed " + sub.id});
   auto rs = co_await redis_.exec_many(std::move(cmds));
-  co_return error_of(rs[0]);
+  co_return error_text(rs[0]);
 }
 
 boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) {
@@ -75,13 +71,13 @@ boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) 
   }
   cmds.push_back({"PUBLISH", keys_.control(), "deleted " + sub.id});
   auto rs = co_await redis_.exec_many(std::move(cmds));
-  co_return error_of(rs[0]);
+  co_return error_text(rs[0]);
 }
 
 boost::asio::awaitable<StoreResult<std::int64_t>> SubscriptionStore::redis_time_ms() {
   redis::Command cmd{"TIME"};
   auto r = co_await redis_.exec(std::move(cmd));
-  if (auto e = error_of(r); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<std::int64_t>{std::nullopt, e};
   if (r->elements.size() != 2) co_return StoreResult<std::int64_t>{unix_ms_now(), {}};
   auto s = r->elements[0].as_int().value_or(0);
   auto us = r->elements[1].as_int().value_or(0);
@@ -95,7 +91,7 @@ boost::asio::awaitable<StoreResult<std::vector<std::string>>> SubscriptionStore:
   }
   redis::Command cmd{"ZRANGE", keys_.channels(), "0", "-1"};
   auto r = co_await redis_.exec(std::move(cmd));
-  if (auto e = error_of(r); !e.empty()) co_return StoreResult<std::vector<std::string>>{std::nullopt, e};
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<std::vector<std::string>>{std::nullopt, e};
   std::vector<std::string> out;
   for (const auto& el : r->elements) {
     if (messaging::pattern_matches(sub.channel, el.str)) out.push_back(el.str);
@@ -113,7 +109,7 @@ std::string SubscriptionStore::group_start_id(const Subscription& sub) {
 boost::asio::awaitable<std::string> SubscriptionStore::ensure_group(const Subscription& sub, std::string channel) {
   redis::Command cmd{"XGROUP", "CREATE", keys_.log(channel), sub.id, group_start_id(sub), "MKSTREAM"};
   auto r = co_await redis_.exec(std::move(cmd));
-  auto e = error_of(r);
+  auto e = error_text(r);
   if (e.rfind("BUSYGROUP", 0) == 0) e.clear();
   co_return e;
 }
@@ -132,7 +128,7 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
   }
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (std::size_t i = 0; i < 3; ++i) {
-    if (auto e = error_of(rs[i]); !e.empty()) co_return StoreResult<SubscriptionStats>{std::nullopt, e};
+    if (auto e = error_text(rs[i]); !e.empty()) co_return StoreResult<SubscriptionStats>{std::nullopt, e};
   }
   SubscriptionStats st;
   const auto& h = *rs[0];

@@ -1,0 +1,489 @@
+// At-least-once under real faults (API.md "Guarantee"; docs/delivery.md "What
+// happens on each failure"): kill -9 of the only instance or of one of two in the
+// middle of a burst, a redis-server restart (AOF, appendfsync always) while
+// publishes and deliveries flow, SIGTERM with deliveries in flight, and retention
+// that would drop messages still owed (stats.at_risk).
+//
+// Each test prints its figures: published, requests received, distinct, duplicates,
+// lost. Duplicates are allowed (at-least-once) and only reported; lost must be 0.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "support/delivery_harness.h"
+#include "support/webhook_receiver.h"
+
+namespace ms::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+ServiceOptions service_options(std::vector<std::string> args) {
+  ServiceOptions o;
+  o.args = std::move(args);
+  o.wait_ready = true;
+  return o;
+}
+
+// What the receiver got, against what was published.
+struct Tally {
+  std::size_t requests = 0;
+  std::size_t distinct = 0;
+  std::size_t duplicated_ids = 0;    // ids received more than once
+  std::size_t extra_deliveries = 0;  // requests beyond the first per id
+  std::vector<std::string> lost;     // published, never received
+
+  static Tally of(const WebhookReceiver& hook, const std::set<std::string>& published) {
+    Tally t;
+    std::map<std::string, int> times;
+    for (const auto& id : received_ids(hook)) ++times[id];
+    t.requests = 0;
+    for (const auto& [id, n] : times) {
+      t.requests += static_cast<std::size_t>(n);
+      if (n > 1) {
+        ++t.duplicated_ids;
+        t.extra_deliveries += static_cast<std::size_t>(n - 1);
+      }
+    }
+    t.distinct = times.size();
+    for (const auto& id : published) {
+      if (!times.contains(id)) t.lost.push_back(id);
+    }
+    return t;
+  }
+
+  void print(const char* test, std::size_t published) const {
+    std::printf("[ figures  ] %s: published %zu, requests %zu, distinct %zu, duplicated ids %zu (%zu extra deliveries), lost %zu\n",
+                test, published, requests, distinct, duplicated_ids, extra_deliveries, lost.size());
+    std::fflush(stdout);
+  }
+};
+
+bool all_received(const WebhookReceiver& hook, const std::set<std::string>& published, std::chrono::milliseconds timeout) {
+  return poll_until([&] { return Tally::of(hook, published).lost.empty(); }, timeout, 50ms);
+}
+
+json::array batch_of(const std::string& ch, int batch, int size) {
+  json::array msgs;
+  for (int i = 0; i < size; ++i) msgs.push_back(json::object{{"channel", ch}, {"data", {{"b", batch}, {"i", i}}}});
+  return msgs;
+}
+
+// Entries of the group pending for `consumer` (XPENDING summary), 0 when none.
+std::int64_t pending_of(RedisServer& redis, const std::string& ch, const std::string& group, const std::string& consumer) {
+  auto r = redis.command({"XPENDING", "ms:{" + ch + "}:log", group});
+  if (!r.is_array() || r.elements.size() < 4 || !r.elements[3].is_array()) return 0;
+  for (const auto& c : r.elements[3].elements) {
+    if (c.elements.size() == 2 && c.elements[0].str == consumer) return std::stoll(c.elements[1].str);
+  }
+  return 0;
+}
+
+std::int64_t pending_total(RedisServer& redis, const std::string& ch, const std::string& group) {
+  auto r = redis.command({"XPENDING", "ms:{" + ch + "}:log", group});
+  if (!r.is_array() || r.elements.empty()) return -1;
+  return r.elements[0].integer;
+}
+
+// ---- kill -9 of the only instance, then a restart ------------------------------------
+
+void kill_mid_burst_then_restart(bool same_instance_id, const char* name) {
+  RedisServerOptions ro;
+  ro.appendfsync_always = true;
+  RedisServer redis(ro);
+  redis.start();
+  const std::vector<std::string> common = {"--delivery-lease-ms", "300"};
+  auto args = common;
+  args.insert(args.end(), {"--instance-id", "crash-1"});
+  ServiceProcess first(redis.url(), service_options(args));
+  first.start();
+  std::optional<ServiceProcess> second;
+  WebhookReceiver hook;
+  hook.set_default_response(webhook_response(200, 20ms));  // a slow subscriber
+  std::optional<HttpClient> api(first.client());
+
+  const std::string ch = "crash.burst";
+  const auto id = str_of(create_subscription(*api, {{"channel", ch},
+                                                    {"endpoint", hook.url("/c")},
+                                                    {"timeout_ms", 1000},
+                                                    {"max_in_flight", 4}}),
+                         "id");
+  std::set<std::string> published;
+  int batch = 0;
+  for (; batch < 5; ++batch) {
+    for (const auto& r : publish_batch(*api, batch_of(ch, batch, 20))) published.insert(str_of(r, "id"));
+  }
+  ASSERT_TRUE(hook.wait_for_count(30, 5s)) << hook.count();
+  first.kill9();
+  const auto at_kill = hook.count();
+  const auto held = pending_of(redis, ch, id, "crash-1");
+  std::printf("[ figures  ] %s: killed after %zu requests, %lld entries held by crash-1\n", name, at_kill,
+              static_cast<long long>(held));
+  EXPECT_LT(at_kill, published.size()) << "everything was delivered before the kill; the test proves nothing";
+  EXPECT_GT(held, 0) << "the killed instance held nothing; the test proves nothing";
+
+  api.reset();
+  if (same_instance_id) {
+    first.start();
+    api.emplace(first.client());
+  } else {
+    args = common;
+    args.insert(args.end(), {"--instance-id", "crash-2"});
+    second.emplace(redis.url(), service_options(args));
+    second->start();
+    api.emplace(second->client());
+  }
+  for (; batch < 10; ++batch) {
+    for (const auto& r : publish_batch(*api, batch_of(ch, batch, 20))) published.insert(str_of(r, "id"));
+  }
+  ASSERT_EQ(published.size(), 200u);
+
+  const bool ok = all_received(hook, published, 15s);
+  auto t = Tally::of(hook, published);
+  t.print(name, published.size());
+  ASSERT_TRUE(ok) << t.lost.size() << " never delivered, e.g. " << t.lost.front() << "; stats "
+                  << json::serialize(subscription_stats(*api, id));
+  EXPECT_TRUE(wait_stat(*api, id, "backlog", 0, 5s)) << json::serialize(subscription_stats(*api, id));
+  EXPECT_EQ(pending_total(redis, ch, id), 0);
+}
+
+TEST(ReliabilityCrash, Kill9MidBurstThenRestartWithTheSameInstanceIdDeliversEverything) {
+  kill_mid_burst_then_restart(true, "Kill9MidBurst/same-id");
+}
+
+TEST(ReliabilityCrash, Kill9MidBurstThenANewInstanceIdDeliversEverything) {
+  kill_mid_burst_then_restart(false, "Kill9MidBurst/new-id");
+}
+
+// ---- two instances, one killed -----------------------------------------------------------
+
+TEST(ReliabilityCrash, TwoInstancesKill9OneTheOtherTakesOverItsMessages) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess a(redis.url(), service_options({"--delivery-lease-ms", "300", "--instance-id", "inst-a"}));
+  ServiceProcess b(redis.url(), service_options({"--delivery-lease-ms", "300", "--instance-id", "inst-b"}));
+  a.start();
+  b.start();
+  WebhookReceiver hook;
+  hook.set_default_response(webhook_response(200, 20ms));
+  std::optional<HttpClient> api_a(a.client());
+  HttpClient api_b = b.client();
+
+  const std::string ch = "crash.pair";
+  const auto id = str_of(create_subscription(*api_a, {{"channel", ch},
+                                                      {"endpoint", hook.url("/p")},
+                                                      {"timeout_ms", 1000},
+                                                      {"max_in_flight", 4}}),
+                         "id");
+  ASSERT_NO_THROW(get_subscription(api_b, id));
+  std::set<std::string> published;
+  int batch = 0;
+  for (; batch < 5; ++batch) {
+    for (const auto& r : publish_batch(batch % 2 == 0 ? *api_a : api_b, batch_of(ch, batch, 20))) {
+      published.insert(str_of(r, "id"));
+    }
+  }
+  ASSERT_TRUE(hook.wait_for_count(30, 5s)) << hook.count();
+  // Both instances take part before the kill.
+  ASSERT_TRUE(poll_until([&] { return pending_of(redis, ch, id, "inst-a") > 0; }, 3s))
+      << redis.command({"XPENDING", "ms:{" + ch + "}:log", id}).debug_string();
+  a.kill9();
+  api_a.reset();
+  const auto at_kill = hook.count();
+  const auto held = pending_of(redis, ch, id, "inst-a");
+  std::printf("[ figures  ] TwoInstancesKill9One: killed inst-a after %zu requests, %lld entries held by inst-a\n",
+              at_kill, static_cast<long long>(held));
+  EXPECT_GT(held, 0) << "inst-a held nothing when killed; the test proves nothing";
+
+  for (; batch < 10; ++batch) {
+    for (const auto& r : publish_batch(api_b, batch_of(ch, batch, 20))) published.insert(str_of(r, "id"));
+  }
+  ASSERT_EQ(published.size(), 200u);
+  const bool ok = all_received(hook, published, 15s);
+  auto t = Tally::of(hook, published);
+  t.print("TwoInstancesKill9One", published.size());
+  ASSERT_TRUE(ok) << t.lost.size() << " never delivered, e.g. " << t.lost.front() << "; stats "
+                  << json::serialize(subscription_stats(api_b, id));
+  // inst-a's held entries were claimed by inst-b: nothing stays pending for the dead one.
+  EXPECT_TRUE(poll_until([&] { return pending_of(redis, ch, id, "inst-a") == 0; }, 5s))
+      << redis.command({"XPENDING", "ms:{" + ch + "}:log", id}).debug_string();
+  EXPECT_TRUE(wait_stat(api_b, id, "backlog", 0, 5s)) << json::serialize(subscription_stats(api_b, id));
+}
+
+// ---- redis-server restart during a burst -----------------------------------------------
+
+// Publishes `batches` × `size` messages from its own thread, retrying every item
+// until it gets a 2xx (an idempotency key per item makes a retry of a publish that
+// was in fact stored return the first result). Confirmed ids go into `confirmed`.
+struct Publisher {
+  std::mutex mu;
+  std::set<std::string> confirmed;
+  std::atomic<int> batches_done{0};
+  std::atomic<int> failed_calls{0};   // non-200 answers or network errors
+  std::atomic<int> failed_items{0};   // items answered with an error
+  std::atomic<int> status_503{0};
+  std::atomic<bool> gave_up{false};
+  std::string first_error;
+
+  void run(const ServiceProcess& svc, const std::string& ch, int batches, int size,
+           std::chrono::milliseconds pause, std::chrono::milliseconds budget) {
+    HttpClientOptions co;
+    co.timeout = 3s;
+    std::optional<HttpClient> api(svc.client(co));
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    for (int b = 0; b < batches; ++b) {
+      std::vector<int> todo;
+      for (int i = 0; i < size; ++i) todo.push_back(i);
+      while (!todo.empty()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          gave_up = true;
+          return;
+        }
+        json::array msgs;
+        for (int i : todo) {
+          msgs.push_back(json::object{{"channel", ch},
+                                      {"data", {{"b", b}, {"i", i}}},
+                                      {"idempotency_key", "b" + std::to_string(b) + "-i" + std::to_string(i)}});
+        }
+        std::vector<int> again;
+        try {
+          auto r = api->post("/v1/messages/batch", json::serialize(json::object{{"messages", msgs}}));
+          if (r.status != 200) {
+            ++failed_calls;
+            if (r.status == 503) ++status_503;
+            note(std::to_string(r.status) + " " + r.body);
+            again = todo;
+          } else {
+            const json::value body = r.json();
+            const auto& results = body.at("results").as_array();
+            for (std::size_t k = 0; k < todo.size(); ++k) {
+              const json::value item = k < results.size() ? results[k] : json::value(nullptr);
+              if (item.is_object() && item.as_object().contains("id") && !item.as_object().contains("error")) {
+                std::lock_guard lock(mu);
+                confirmed.insert(std::string(item.at("id").as_string()));
+              } else {
+                ++failed_items;
+                note("item: " + json::serialize(item));
+                again.push_back(todo[k]);
+              }
+            }
+          }
+        } catch (const std::exception& e) {
+          ++failed_calls;
+          note(std::string("exception: ") + e.what());
+          again = todo;
+          api.emplace(svc.client(co));
+        }
+        todo = std::move(again);
+        if (!todo.empty()) std::this_thread::sleep_for(50ms);
+      }
+      ++batches_done;
+      std::this_thread::sleep_for(pause);
+    }
+  }
+
+  std::set<std::string> snapshot() {
+    std::lock_guard lock(mu);
+    return confirmed;
+  }
+
+ private:
+  void note(const std::string& e) {
+    std::lock_guard lock(mu);
+    if (first_error.empty()) first_error = e;
+  }
+};
+
+void redis_restart_mid_burst(bool kill9, const char* name) {
+  RedisServerOptions ro;
+  ro.appendonly = true;
+  ro.appendfsync_always = true;
+  RedisServer redis(ro);
+  redis.start();
+  ServiceProcess svc(redis.url(), service_options({"--delivery-lease-ms", "300"}));
+  svc.start();
+  WebhookReceiver hook;
+  hook.set_default_response(webhook_response(200, 5ms));
+  std::optional<HttpClient> api(svc.client());
+  const std::string ch = "crash.redis";
+  const auto id = str_of(create_subscription(*api, {{"channel", ch},
+                                                    {"endpoint", hook.url("/r")},
+                                                    {"timeout_ms", 1000},
+                                                    {"max_in_flight", 8}}),
+                         "id");
+  constexpr int kBatches = 15;
+  constexpr int kSize = 20;
+  Publisher pub;
+  std::jthread t([&] { pub.run(svc, ch, kBatches, kSize, 30ms, 20s); });
+
+  // Half-way through, with deliveries flowing, Redis goes down and comes back.
+  const bool midway = poll_until([&] { return pub.batches_done.load() >= kBatches / 2; }, 10s);
+  const bool flowing = hook.wait_for_count(1, 5s);
+  const auto before = hook.count();
+  if (midway && flowing) {
+    if (kill9) {
+      redis.kill9();
+      redis.start();
+    } else {
+      redis.restart();  // SIGTERM + start, same port and dir
+    }
+  }
+  t.join();
+  ASSERT_TRUE(midway) << "publishing did not get half-way: " << pub.first_error;
+  ASSERT_TRUE(flowing) << "nothing was delivered before the restart";
+  ASSERT_FALSE(pub.gave_up) << "publishes kept failing after the restart: " << pub.first_error;
+  const auto published = pub.snapshot();
+  std::printf("[ figures  ] %s: %zu requests before the restart, %d failed publish calls (%d × 503), %d failed items%s%s\n",
+              name, before, pub.failed_calls.load(), pub.status_503.load(), pub.failed_items.load(),
+              pub.first_error.empty() ? "" : "; first failure: ", pub.first_error.substr(0, 200).c_str());
+  EXPECT_LT(before, published.size()) << "everything was delivered before the restart; the test proves nothing";
+  ASSERT_EQ(published.size(), static_cast<std::size_t>(kBatches * kSize));
+
+  const bool ok = all_received(hook, published, 15s);
+  auto tally = Tally::of(hook, published);
+  tally.print(name, published.size());
+  api.emplace(svc.client());
+  ASSERT_TRUE(ok) << tally.lost.size() << " acknowledged publishes never delivered, e.g. " << tally.lost.front()
+                  << "; stats " << json::serialize(subscription_stats(*api, id));
+  EXPECT_TRUE(wait_stat(*api, id, "backlog", 0, 5s)) << json::serialize(subscription_stats(*api, id));
+}
+
+TEST(ReliabilityCrash, RedisRestartMidBurstDeliversEveryAcknowledgedPublish) {
+  redis_restart_mid_burst(false, "RedisRestartMidBurst");
+}
+
+// The same with SIGKILL: appendfsync always means every 2xx publish is on disk.
+TEST(ReliabilityCrash, RedisKill9MidBurstDeliversEveryAcknowledgedPublish) {
+  redis_restart_mid_burst(true, "RedisKill9MidBurst");
+}
+
+// ---- SIGTERM with deliveries in flight -------------------------------------------------
+
+TEST(ReliabilityCrash, SigtermFinishesInFlightDeliveriesAndLeavesTheRestForTheNextStart) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url(), service_options({"--delivery-lease-ms", "300", "--instance-id", "term-1"}));
+  svc.start();
+  WebhookReceiver hook;
+  hook.set_default_response(webhook_response(200, 700ms));
+  std::optional<HttpClient> api(svc.client());
+  const std::string ch = "crash.term";
+  const auto id = str_of(create_subscription(*api, {{"channel", ch},
+                                                    {"endpoint", hook.url("/t")},
+                                                    {"timeout_ms", 2000},
+                                                    {"max_in_flight", 5}}),
+                         "id");
+  std::set<std::string> published;
+  for (const auto& r : publish_batch(*api, batch_of(ch, 0, 20))) published.insert(str_of(r, "id"));
+  ASSERT_TRUE(hook.wait_for_count(5, 5s));  // five in flight, 700 ms each
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(hook.count(), 5u) << "more than max_in_flight in flight";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(svc.terminate(), 0) << "graceful shutdown exits 0";
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  api.reset();
+  EXPECT_EQ(hook.count(), 5u) << "new deliveries started while shutting down";
+  // The five finished and were acknowledged before the exit.
+  EXPECT_EQ(pending_total(redis, ch, id), 0) << redis.command({"XPENDING", "ms:{" + ch + "}:log", id}).debug_string();
+  EXPECT_EQ(redis.command({"ZCARD", "ms:{" + ch + "}:retry:" + id}).integer, 0) << "leases left behind";
+  auto delivered = redis.command({"HGET", "ms:sub:" + id + ":stats", "delivered"});
+  EXPECT_EQ(delivered.str, "5") << delivered.debug_string();
+  std::printf("[ figures  ] SigtermInFlight: shutdown took %lld ms with 5 deliveries of 700 ms in flight\n",
+              static_cast<long long>(took.count()));
+
+  // The next start delivers the other 15, and none of the first five again.
+  svc.start();
+  api.emplace(svc.client());
+  ASSERT_TRUE(all_received(hook, published, 10s)) << hook.count();
+  // Past timeout_ms + lease of anything that could have been left held.
+  EXPECT_FALSE(hook.wait_for_count(21, 2500ms)) << "delivered again after a graceful restart";
+  auto t = Tally::of(hook, published);
+  t.print("SigtermInFlight", published.size());
+  EXPECT_EQ(t.duplicated_ids, 0u);
+  EXPECT_TRUE(wait_stat(*api, id, "delivered", 20, 3s)) << json::serialize(subscription_stats(*api, id));
+}
+
+// ---- retention against what is still owed ----------------------------------------------
+
+TEST(ReliabilityCrash, RetentionThatWouldDropUndeliveredMessagesIsReportedAtRisk) {
+  DeliveryStack s({"--retention-max-messages", "100", "--delivery-lease-ms", "300"});
+  WebhookReceiver hook;
+  const std::string ch = "retention.events";
+  const auto paused = str_of(create_subscription(*s.api, {{"channel", ch}, {"endpoint", hook.url("/paused")}}), "id");
+  EXPECT_EQ(str_of(patch_subscription(*s.api, paused, {{"state", "paused"}}), "state"), "paused");
+  const auto live = str_of(create_subscription(*s.api, {{"channel", ch}, {"endpoint", hook.url("/live")}}), "id");
+  EXPECT_EQ(stat_of(*s.api, paused, "at_risk"), 0);
+
+  // In steps the live subscription keeps up with, so only the paused one falls behind
+  // (a burst larger than the retention can be trimmed before anyone reads it).
+  std::set<std::string> published;
+  for (int b = 0; b < 6; ++b) {
+    for (const auto& r : publish_batch(*s.api, batch_of(ch, b, 25))) published.insert(str_of(r, "id"));
+    ASSERT_TRUE(wait_for_path_count(hook, "/live", published.size(), 5s)) << received_count(hook, "/live");
+  }
+  ASSERT_EQ(published.size(), 150u);
+  EXPECT_TRUE(wait_stat(*s.api, live, "backlog", 0, 5s));
+  EXPECT_EQ(received_count(hook, "/paused"), 0u) << "delivered while paused";
+
+  auto st = subscription_stats(*s.api, paused);
+  const auto kept = s.redis.command({"XLEN", "ms:{" + ch + "}:log"}).integer;
+  std::printf("[ figures  ] Retention: max 100, published 150, log keeps %lld, paused stats %s\n",
+              static_cast<long long>(kept), json::serialize(st).c_str());
+  ASSERT_TRUE(st.contains("at_risk")) << json::serialize(st);
+  EXPECT_GT(st.at("at_risk").to_number<std::int64_t>(), 0) << json::serialize(st);
+  // The subscription that kept up owes nothing, so nothing of it is at risk.
+  auto live_st = subscription_stats(*s.api, live);
+  EXPECT_EQ(live_st.at("at_risk").to_number<std::int64_t>(), 0) << json::serialize(live_st);
+}
+
+// "Messages still owed to a subscription are never trimmed silently" (API.md
+// "Retention"): owed messages that retention has already dropped must show in
+// stats.at_risk (subscription_store.h: "plus any already trimmed unread").
+//
+// DISABLED (bug in src/): src/subscribe/subscription_store.cpp:172-177 counts only
+// backlog beyond 90 % of --retention-max-messages, plus 1 when XINFO GROUPS reports
+// lag = nil. After MAXLEN trimming (no XDEL) Redis 7 does not report nil: it
+// estimates entries-read as entries-added - length, so lag = the stream's length and
+// the entries trimmed before the group read them vanish from backlog and at_risk
+// alike (here: 150 owed, ~40 trimmed, at_risk 20 = 110 - 90). Once the subscription
+// is resumed the 40 are simply never delivered and nothing ever reported them.
+// Fix: count trimmed-unread per group, e.g. when the group's last-delivered-id is
+// before the stream's first entry, add (XINFO STREAM entries-added - XLEN) -
+// group entries-read (create groups with XGROUP CREATE ... ENTRIESREAD so it is
+// known), or keep a per-subscription "trimmed_unread" counter written by the publish
+// script when its XADD MAXLEN moves the first entry past a group's last-delivered-id
+// (and export it as a metric). Re-enable then.
+TEST(ReliabilityCrash, DISABLED_OwedMessagesAlreadyTrimmedAreCountedAtRisk) {
+  DeliveryStack s({"--retention-max-messages", "100", "--delivery-lease-ms", "300"});
+  WebhookReceiver hook;
+  const std::string ch = "retention.trimmed";
+  const auto paused = str_of(create_subscription(*s.api, {{"channel", ch}, {"endpoint", hook.url("/paused")}}), "id");
+  patch_subscription(*s.api, paused, {{"state", "paused"}});
+  for (int b = 0; b < 6; ++b) publish_batch(*s.api, batch_of(ch, b, 25));
+  const auto kept = s.redis.command({"XLEN", "ms:{" + ch + "}:log"}).integer;
+  const std::int64_t trimmed = 150 - kept;
+  ASSERT_GT(trimmed, 0) << "retention trimmed nothing; the test proves nothing";
+  auto st = subscription_stats(*s.api, paused);
+  SCOPED_TRACE(json::serialize(st) + " " + s.redis.command({"XINFO", "GROUPS", "ms:{" + ch + "}:log"}).debug_string());
+  EXPECT_GE(st.at("at_risk").to_number<std::int64_t>(), trimmed)
+      << trimmed << " owed messages are already gone, but at_risk does not count them";
+  EXPECT_GE(st.at("backlog").to_number<std::int64_t>() + st.at("at_risk").to_number<std::int64_t>(), 150);
+}
+
+}  // namespace
+}  // namespace ms::test
