@@ -75,11 +75,16 @@ return 1
 )lua";
 
 // KEYS[1] retry set, KEYS[2] attempts hash. ARGV[1] entry id, ARGV[2] due ms.
-// A nack: one more failed attempt, delivered again at the due time. Returns the
-// attempts now on record, or 0 when the entry is not held (already acknowledged).
+// A nack: the attempt on record (the delivery that got the 2xx) failed after all;
+// the message is delivered again, as the next attempt, at the due time. Returns the
+// attempts on record, or 0 when the entry is not held (already acknowledged).
 inline constexpr const char* kNackScript = R"lua(
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local a = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local a = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if a < 1 then
+  a = 1
+  redis.call('HSET', KEYS[2], ARGV[1], a)
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return a
 )lua";

@@ -162,7 +162,7 @@ TEST(ReliabilityAck, NackWithDelayIsDeliveredAgainAfterTheDelay) {
   EXPECT_GE(reqs[1].steady_ms - nacked_at, 500) << "delivered again before delay_ms";
   EXPECT_LT(reqs[1].steady_ms - nacked_at, 2000);
   EXPECT_EQ(reqs[1].header("webhook-id"), msg);
-  // (Its x-delivery-attempt is checked in DISABLED_NackedRedeliveryIsTheNextAttempt.)
+  // (Its x-delivery-attempt is checked in NackedRedeliveryIsTheNextAttempt.)
   auto st = subscription_stats(*s.api, id);
   SCOPED_TRACE(json::serialize(st));
   EXPECT_EQ(st.at("failed_attempts").to_number<std::int64_t>(), 1) << "a nack counts as a failed attempt";
@@ -178,14 +178,14 @@ TEST(ReliabilityAck, NackWithDelayIsDeliveredAgainAfterTheDelay) {
 // still gets that second attempt instead of going straight to the dead letters.
 //
 // DISABLED (bug in src/): for await_ack the dispatcher already records the 2xx attempt
-// in the attempts hash (src/subscribe/dispatcher.cpp:449, schedule_retry(dv, due,
+// in the attempts hash (src/subscribe/dispatcher.cpp:439, schedule_retry(dv, due,
 // attempt) with attempt = 1), and kNackScript (src/subscribe/delivery_scripts.h:82)
 // then HINCRBYs it once more, so one nack leaves "2 attempts" on record for one
 // attempt made: the redelivery goes out as x-delivery-attempt 3, and with
-// max_attempts 2 dispatcher.cpp:382 dead-letters it without a second delivery (and
+// max_attempts 2 dispatcher.cpp:372 dead-letters it without a second delivery (and
 // with no last_error). Fix: in kNackScript keep the count (set it to 1 only when
 // absent) instead of adding one. Re-enable then.
-TEST(ReliabilityAck, DISABLED_NackedRedeliveryIsTheNextAttempt) {
+TEST(ReliabilityAck, NackedRedeliveryIsTheNextAttempt) {
   DeliveryStack s(kArgs);
   WebhookReceiver hook;
   const std::string ch = "ack.nack2";

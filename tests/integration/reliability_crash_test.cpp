@@ -455,19 +455,21 @@ TEST(ReliabilityCrash, RetentionThatWouldDropUndeliveredMessagesIsReportedAtRisk
 // "Retention"): owed messages that retention has already dropped must show in
 // stats.at_risk (subscription_store.h: "plus any already trimmed unread").
 //
-// DISABLED (bug in src/): src/subscribe/subscription_store.cpp:172-177 counts only
+// DISABLED (bug in src/): src/subscribe/subscription_store.cpp:169-173 counts only
 // backlog beyond 90 % of --retention-max-messages, plus 1 when XINFO GROUPS reports
-// lag = nil. After MAXLEN trimming (no XDEL) Redis 7 does not report nil: it
+// lag = nil (the comment at :169 expects nil "once trimming passed entries the group
+// never read"). After MAXLEN trimming (no XDEL) Redis 7 does not report nil: it
 // estimates entries-read as entries-added - length, so lag = the stream's length and
 // the entries trimmed before the group read them vanish from backlog and at_risk
 // alike (here: 150 owed, ~40 trimmed, at_risk 20 = 110 - 90). Once the subscription
 // is resumed the 40 are simply never delivered and nothing ever reported them.
 // Fix: count trimmed-unread per group, e.g. when the group's last-delivered-id is
 // before the stream's first entry, add (XINFO STREAM entries-added - XLEN) -
-// group entries-read (create groups with XGROUP CREATE ... ENTRIESREAD so it is
-// known), or keep a per-subscription "trimmed_unread" counter written by the publish
-// script when its XADD MAXLEN moves the first entry past a group's last-delivered-id
-// (and export it as a metric). Re-enable then.
+// group entries-read (it is nil for the groups ensure_group creates, so create
+// them with XGROUP CREATE ... ENTRIESREAD <entries-added>), or keep a
+// per-subscription "trimmed_unread" counter written by the publish script when its
+// XADD MAXLEN moves the first entry past a group's last-delivered-id (and export it
+// as a metric). Re-enable then.
 TEST(ReliabilityCrash, DISABLED_OwedMessagesAlreadyTrimmedAreCountedAtRisk) {
   DeliveryStack s({"--retention-max-messages", "100", "--delivery-lease-ms", "300"});
   WebhookReceiver hook;
