@@ -176,15 +176,7 @@ TEST(ReliabilityAck, NackWithDelayIsDeliveredAgainAfterTheDelay) {
 // A nack turns the attempt that got the 2xx into a failed one; the redelivery is the
 // next attempt (x-delivery-attempt 2), and with max_attempts 2 a message nacked once
 // still gets that second attempt instead of going straight to the dead letters.
-//
-// DISABLED (bug in src/): for await_ack the dispatcher already records the 2xx attempt
-// in the attempts hash (src/subscribe/dispatcher.cpp:439, schedule_retry(dv, due,
-// attempt) with attempt = 1), and kNackScript (src/subscribe/delivery_scripts.h:82)
-// then HINCRBYs it once more, so one nack leaves "2 attempts" on record for one
-// attempt made: the redelivery goes out as x-delivery-attempt 3, and with
-// max_attempts 2 dispatcher.cpp:372 dead-letters it without a second delivery (and
-// with no last_error). Fix: in kNackScript keep the count (set it to 1 only when
-// absent) instead of adding one. Re-enable then.
+// (Regression test: a nack once added a second attempt for the one made.)
 TEST(ReliabilityAck, NackedRedeliveryIsTheNextAttempt) {
   DeliveryStack s(kArgs);
   WebhookReceiver hook;
