@@ -48,7 +48,13 @@ bool run_until(asio::io_context& ioc, const std::function<bool()>& done, std::ch
   while (!done()) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= end) return false;
-    if (ioc.run_one_for(end - now) == 0 && ioc.stopped()) return done();
+    // Short slices: `done` may turn true on another thread (the receiver) with no
+    // handler of ours to wake us, and it may be true only for a moment.
+    auto slice = std::min<std::chrono::steady_clock::duration>(end - now, std::chrono::milliseconds(5));
+    if (ioc.run_one_for(slice) == 0 && ioc.stopped()) {  // no work of ours left: wait for the other thread
+      ioc.restart();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   return true;
 }
