@@ -508,12 +508,47 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   };
 
   // ---- the dispatcher -----------------------------------------------------
+  // Only the mirrors of channels a local subscription matches are listened to: an
+  // exact channel is SUBSCRIBEd, a pattern PSUBSCRIBEd as a glob ("orders.*" and
+  // "orders.>" both as "ms:orders.*", a superset that matches() narrows down).
+  // Channel names hold no glob characters, so the translation is exact enough.
+  std::unordered_map<std::string, int> interest;  // "c:<channel>" / "p:<glob>" → subscriptions
+
+  void listen(const std::string& channel, int delta) {
+    bool pattern = messaging::is_pattern(channel);
+    std::string name = keys.prefix();
+    if (pattern) {
+      std::size_t i = 0;
+      while (i <= channel.size()) {
+        auto j = channel.find('.', i);
+        if (j == std::string::npos) j = channel.size();
+        auto seg = std::string_view(channel).substr(i, j - i);
+        name += (seg == "*" || seg == ">") ? std::string("*") : std::string(seg);
+        if (j < channel.size()) name += '.';
+        i = j + 1;
+      }
+    } else {
+      name += channel;
+    }
+    auto key = (pattern ? "p:" : "c:") + name;
+    int& n = interest[key];
+    int before = n;
+    n += delta;
+    if (before == 0 && n > 0) {
+      pattern ? pubsub.psubscribe(name) : pubsub.subscribe(name);
+    } else if (before > 0 && n <= 0) {
+      pattern ? pubsub.punsubscribe(name) : pubsub.unsubscribe(name);
+      interest.erase(key);
+    }
+  }
+
   void upsert(Subscription s) {
     if (!owns(s.id)) return;
     auto it = workers.find(s.id);
     if (it == workers.end()) {
       auto w = std::make_shared<Worker>(*this, s);
       if (!messaging::is_pattern(s.channel)) w->add_channel(s.channel);
+      listen(s.channel, +1);
       workers.emplace(s.id, w);
       asio::co_spawn(ex, w->run(), asio::detached);
       log->info("subscription {} on {} served by this shard", s.id, s.channel);
@@ -531,6 +566,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     if (it == workers.end()) return;
     it->second->stopped = true;
     it->second->poke();
+    listen(it->second->sub.channel, -1);
     workers.erase(it);
     log->info("subscription {} removed", id);
   }
@@ -623,7 +659,7 @@ Dispatcher::~Dispatcher() { stop(); }
 void Dispatcher::start() {
   auto impl = impl_;
   impl->pubsub.on_message([impl](const redis::PubSubMessage& m) { impl->on_message(m); });
-  impl->pubsub.psubscribe(impl->keys.mirror_pattern());
+  impl->pubsub.subscribe(impl->keys.control());  // mirrors are subscribed per subscription (listen)
   impl->pubsub.on_connect([impl] {
     // Back after a disconnect: reload everything and read every channel again.
     asio::co_spawn(impl->ex, impl->reload_all(), asio::detached);
