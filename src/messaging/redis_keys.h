@@ -40,7 +40,6 @@ class RedisKeys {
 
   // Pub/sub channels
   std::string mirror(std::string_view ch) const { return p_ + std::string(ch); }  // the envelope, live
-  std::string mirror_pattern() const { return p_ + "*"; }
   std::string control() const { return p_ + "$control"; }  // subscription changes
 
  private:

@@ -16,8 +16,6 @@ std::optional<std::string> field(const redis::Reply& fields, std::string_view na
   return std::nullopt;
 }
 
-using transport_error_fn = std::string (*)(const Result<redis::Reply>&);
-constexpr transport_error_fn transport_error = redis::error_text;
 
 }  // namespace
 
@@ -54,7 +52,7 @@ boost::asio::awaitable<ReadResult<ChannelPage>> ChannelReader::read(std::string 
   cmds.push_back({"EXISTS", keys_.meta(channel)});
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (auto& r : rs) {
-    if (auto e = transport_error(r); !e.empty()) co_return ReadResult<ChannelPage>{std::nullopt, e};
+    if (auto e = redis::error_text(r); !e.empty()) co_return ReadResult<ChannelPage>{std::nullopt, e};
   }
   ChannelPage page;
   const auto& entries = rs[0]->elements;
@@ -83,7 +81,7 @@ boost::asio::awaitable<ReadResult<ChannelInfo>> ChannelReader::info(std::string 
   cmds.push_back({"XREVRANGE", keys_.log(channel), "+", "-", "COUNT", "1"});
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (auto& r : rs) {
-    if (auto e = transport_error(r); !e.empty()) co_return ReadResult<ChannelInfo>{std::nullopt, e};
+    if (auto e = redis::error_text(r); !e.empty()) co_return ReadResult<ChannelInfo>{std::nullopt, e};
   }
   ChannelInfo info;
   info.length = rs[0]->integer;
@@ -93,8 +91,7 @@ boost::asio::awaitable<ReadResult<ChannelInfo>> ChannelReader::info(std::string 
   if (meta.size() == 2 && !meta[1].is_nil()) info.last_published_at_ms = meta[1].as_int();
   if (!rs[2]->elements.empty()) info.first_position = rs[2]->elements[0].elements[0].str;
   if (!rs[3]->elements.empty()) info.last_position = rs[3]->elements[0].elements[0].str;
-  if (subs_of_) info.subscription_ids = subs_of_(channel);
-  if (has_meta || info.length > 0 || !info.subscription_ids.empty()) info.name = channel;
+  if (has_meta || info.length > 0) info.name = channel;
   co_return ReadResult<ChannelInfo>{std::move(info), {}};
 }
 
@@ -102,7 +99,7 @@ boost::asio::awaitable<ReadResult<ChannelList>> ChannelReader::list(std::string 
   redis::Command range{"ZRANGE", keys_.channels(), after.empty() ? "-" : "(" + after, "+", "BYLEX",
                        "LIMIT", "0", std::to_string(limit + 1)};
   auto names = co_await redis_.exec(std::move(range));
-  if (auto e = transport_error(names); !e.empty()) co_return ReadResult<ChannelList>{std::nullopt, e};
+  if (auto e = redis::error_text(names); !e.empty()) co_return ReadResult<ChannelList>{std::nullopt, e};
   ChannelList out;
   std::vector<std::string> chans;
   for (std::size_t i = 0; i < names->elements.size() && i < limit; ++i) chans.push_back(names->elements[i].str);
@@ -114,7 +111,7 @@ boost::asio::awaitable<ReadResult<ChannelList>> ChannelReader::list(std::string 
   }
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (auto& r : rs) {
-    if (auto e = transport_error(r); !e.empty()) co_return ReadResult<ChannelList>{std::nullopt, e};
+    if (auto e = redis::error_text(r); !e.empty()) co_return ReadResult<ChannelList>{std::nullopt, e};
   }
   for (std::size_t i = 0; i < chans.size(); ++i) {
     ChannelInfo info;
@@ -123,7 +120,6 @@ boost::asio::awaitable<ReadResult<ChannelList>> ChannelReader::list(std::string 
     const auto& meta = rs[2 * i + 1]->elements;
     if (meta.size() == 2 && !meta[0].is_nil()) info.published_total = meta[0].as_int().value_or(0);
     if (meta.size() == 2 && !meta[1].is_nil()) info.last_published_at_ms = meta[1].as_int();
-    if (subs_of_) info.subscription_ids = subs_of_(chans[i]);
     out.channels.push_back(std::move(info));
   }
   co_return ReadResult<ChannelList>{std::move(out), {}};

@@ -12,7 +12,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +31,7 @@ struct ChannelInfo {
   std::optional<std::int64_t> last_published_at_ms;
   std::optional<std::string> first_position;
   std::optional<std::string> last_position;
-  std::vector<std::string> subscription_ids;
+  std::vector<std::string> subscription_ids;  // filled by the caller (subscriptions are not ours)
 };
 
 struct ChannelList {
@@ -49,12 +48,7 @@ struct ReadResult {
 
 class ChannelReader {
  public:
-  using SubscriptionsOf = std::function<std::vector<std::string>(const std::string& channel)>;
-
   ChannelReader(redis::Connection& redis, messaging::RedisKeys keys, std::size_t max_message_bytes);
-
-  // Which subscriptions match a channel (set by the subscription component).
-  void set_subscriptions_of(SubscriptionsOf fn) { subs_of_ = std::move(fn); }
 
   // `after` is a position ("<ms>-<seq>") or empty for the start.
   boost::asio::awaitable<ReadResult<ChannelPage>> read(std::string channel, std::string after, std::size_t limit);
@@ -66,7 +60,6 @@ class ChannelReader {
   redis::Connection& redis_;
   messaging::RedisKeys keys_;
   std::size_t max_message_bytes_;
-  SubscriptionsOf subs_of_;
 };
 
 // "1733076000123-0" (or "1733076000123"): a valid stream position.

@@ -134,7 +134,6 @@ PublishOutcome EventPublisher::finish(const Prepared& p, const Result<redis::Rep
     out.id = p.id;
     out.position = reply.elements[1].str;
     out.published_at_ms = p.published_at_ms;
-    ++published_total_;
     return out;
   }
   // A repeat: "<id> <published_at ms> <position>" of the first publish.

@@ -52,9 +52,6 @@ class EventPublisher {
   boost::asio::awaitable<std::vector<PublishOutcome>> publish_batch(std::vector<messaging::PublishInput> msgs,
                                                                     std::string traceparent = {});
 
-  // Channels published through this shard (and so known to be in the registry).
-  std::uint64_t published_total() const { return published_total_; }
-
  private:
   struct Prepared {
     messaging::PublishInput msg;
@@ -71,7 +68,6 @@ class EventPublisher {
   std::atomic<std::uint32_t>& inflight_;
   redis::Script script_;
   std::unordered_set<std::string> registered_;  // channels already ZADDed to the registry
-  std::uint64_t published_total_ = 0;
 };
 
 // A valid W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" (ids not all zero)?

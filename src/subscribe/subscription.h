@@ -63,7 +63,7 @@ struct ValidationLimits {
 };
 
 // POST /v1/subscriptions body → a new subscription (id, secret when absent, and
-// times are filled by the caller: see fill_new()). Checks every field and type;
+// times are filled by the caller, the create handler). Checks every field and type;
 // the endpoint must be an absolute http(s) URL (address rules are checked by the caller).
 std::variant<Subscription, FieldError> parse_create(std::string_view body, const ValidationLimits& limits = {});
 
