@@ -1,5 +1,6 @@
 // Wiring only: config → shards (io_context + Redis connection + components +
 // HTTP server per core) → run → graceful shutdown on SIGTERM/SIGINT.
+#include "api/access.h"
 #include "api/context.h"
 #include "api/errors.h"
 #include "config/config.h"
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
     std::cerr << "messaging_service: --endpoint-allow: " << e.what() << "\n";
     return 2;
   }
+  const api::AccessGate access(cfg);
   http::ServerCounters counters;
   std::vector<std::unique_ptr<Shard>> shards;
   std::uint16_t port = cfg.listen_port;
@@ -127,7 +129,7 @@ int main(int argc, char** argv) {
                                                             *s->webhooks, dopts, delivery_counters);
     s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(),
                                                          s->channels.get(), s->subscriptions.get(),
-                                                         s->dead_letters.get(), s->acks.get(), guard.get()});
+                                                         s->dead_letters.get(), s->acks.get(), guard.get(), &access});
     api::add_routes(s->router, *s->ctx);
     http::ServerOptions so;
     so.host = cfg.listen_host;

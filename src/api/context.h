@@ -26,6 +26,8 @@ class SsrfGuard;
 
 namespace ms::api {
 
+class AccessGate;
+
 struct ProcessState {
   std::atomic<bool> shutting_down{false};
   std::atomic<std::uint32_t> inflight_publishes{0};
@@ -42,6 +44,7 @@ struct Context {
   subscribe::DeadLetterQueue* dead_letters = nullptr;
   subscribe::Acknowledgments* acks = nullptr;
   const http::SsrfGuard* ssrf_guard = nullptr;
+  const AccessGate* access = nullptr;  // shared by every shard; null = no checks (unit tests)
 };
 
 // Builds the shard's route table: every route of the API, bound to ctx.

@@ -1,4 +1,5 @@
 // Subscription routes (API.md "Subscriptions").
+#include "api/access.h"
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "base/clock.h"
@@ -52,6 +53,11 @@ std::string refused_endpoint(const Context& ctx, const std::string& endpoint) {
   return "endpoint address " + host + " is not allowed (" + reason + "); allow it with --endpoint-allow";
 }
 
+// A subscription another key created is, to a subscribe-scoped key, not there.
+bool visible(const Context& ctx, const http::Request& req, const Subscription& s) {
+  return ctx.access == nullptr || ctx.access->may_see(req, s.owner);
+}
+
 http::Response not_found(std::string_view id) { return error_response(404, "subscription " + std::string(id) + " not found"); }
 
 Reply with_stats(Context& ctx, const Subscription& s, int status) {
@@ -88,6 +94,9 @@ Reply create_subscription(Context& ctx, http::RouteRequest r) {
   if (sub.secret.empty()) sub.secret = subscribe::generate_secret();
   sub.created_at_ms = sub.updated_at_ms = *now.value;
   sub.generation = 1;
+  if (ctx.access != nullptr) {
+    if (const auto* caller = ctx.access->caller(r.req)) sub.owner = caller->id;
+  }
   // Groups first: once the subscription is visible, every matching log already has its group.
   auto chans = co_await ctx.subscriptions->matching_channels(sub);
   if (!chans.value) co_return unavailable("cannot create the subscription: " + chans.error);
@@ -122,6 +131,7 @@ Reply list_subscriptions(Context& ctx, http::RouteRequest r) {
   std::optional<std::string> next;
   for (const auto& s : *all.value) {  // sorted by id
     if (!after.empty() && s.id <= after) continue;
+    if (!visible(ctx, r.req, s)) continue;
     if (filter) {
       bool hit = s.channel == *filter || (messaging::is_pattern(s.channel) && !messaging::is_pattern(*filter) &&
                                           messaging::pattern_matches(s.channel, *filter));
@@ -142,7 +152,7 @@ Reply get_subscription(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   co_return co_await with_stats(ctx, **got.value, 200);
 }
 
@@ -150,7 +160,7 @@ Reply patch_subscription(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   auto patched = subscribe::apply_patch(**got.value, r.req.body);
   if (auto* err = std::get_if<subscribe::FieldError>(&patched)) {
     co_return error_response(400, err->message, boost::json::object{{"field", err->field}});
@@ -172,7 +182,7 @@ Reply delete_subscription(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   auto e = co_await ctx.subscriptions->remove(std::move(**got.value));
   if (!e.empty()) co_return unavailable("cannot delete the subscription: " + e);
   http::Response res;
@@ -227,7 +237,7 @@ Reply list_dead_letters(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   std::size_t limit = 100;
   if (auto l = r.req.query_param("limit")) {
     auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
@@ -263,7 +273,7 @@ Reply replay_dead_letters(Context& ctx, http::RouteRequest r) {
   if (!ids) co_return bad;
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   auto n = co_await ctx.dead_letters->replay(std::move(**got.value), std::move(*ids));
   if (!n.value) co_return unavailable("cannot replay: " + n.error);
   co_return json_response(200, boost::json::object{{"replayed", *n.value}});
@@ -273,7 +283,7 @@ Reply purge_dead_letters(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   auto n = co_await ctx.dead_letters->purge(id);
   if (!n.value) co_return unavailable("cannot purge: " + n.error);
   co_return json_response(200, boost::json::object{{"purged", *n.value}});
@@ -297,7 +307,7 @@ Reply settle(Context& ctx, http::RouteRequest r, bool positive) {
   }
   auto got = co_await ctx.subscriptions->get(id);
   if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value) co_return not_found(id);
+  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
   subscribe::StoreResult<subscribe::AckResult> res;
   if (positive) {
     res = co_await ctx.acks->ack(std::move(**got.value), std::move(*ids));

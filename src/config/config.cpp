@@ -62,6 +62,9 @@ constexpr OptionSpec kOptions[] = {
     {"api-key", "KEY:SCOPES", Arity::kMany, kKeySeparators, "repeatable, e.g. s3cret:publish,subscribe; scopes: publish, subscribe, admin"},
     {"api-keys-file", "PATH", Arity::kOne, "", "more API keys, one KEY:SCOPES a line, '#' comments"},
     {"insecure", "", Arity::kFlag, "", "serve without API keys on a non-loopback address"},
+    {"metrics-key", "KEY", Arity::kOne, "", "when set, GET /metrics needs Authorization: Bearer KEY"},
+    {"rate-limit-rps", "N", Arity::kOne, "", "requests per second per API key (per client address without keys); 0 = off (default 0)"},
+    {"rate-limit-burst", "N", Arity::kOne, "", "token bucket size of the rate limit (default: twice --rate-limit-rps)"},
     {"endpoint-allow", "CIDR", Arity::kMany, kCommas, "repeatable; webhook addresses allowed despite the SSRF guard, e.g. 127.0.0.0/8"},
     {"max-body-bytes", "N", Arity::kOne, "", "publish body limit, also after gzip inflation (default 1048576, at least 1024)"},
     {"max-batch-messages", "N", Arity::kOne, "", "messages per batch publish (default 1000)"},
@@ -151,6 +154,17 @@ bool is_ipv4(const std::string& text) {
 bool is_ipv6(const std::string& text) {
   in6_addr addr{};
   return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
+}
+
+// 127.0.0.0/8, ::1 (also as ::ffff:127.x) or "localhost": only this machine can connect.
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 // RFC 1123 labels (plus '_', which container names use); all-numeric names must be IPv4.
@@ -419,6 +433,14 @@ Config build(const Inputs& in) {
     for (auto& key : read_api_keys_file(c.api_keys_file, g->source)) c.api_keys.push_back(std::move(key));
   }
   if (const Given* g = find(in, "insecure")) c.insecure = parse_bool(*g);
+  if (const Given* g = find(in, "metrics-key"); g != nullptr) {
+    if (!is_token(g->value())) fail(g->source, "must not contain spaces or control characters");
+    c.metrics_key = g->value();
+  }
+  number(in, "rate-limit-rps", c.rate_limit_rps, 0, kMaxU32);
+  if (!number(in, "rate-limit-burst", c.rate_limit_burst, 1, kMaxU32)) {
+    c.rate_limit_burst = c.rate_limit_rps > kMaxU32 / 2 ? kMaxU32 : c.rate_limit_rps * 2;
+  }
   if (const Given* g = find(in, "endpoint-allow")) {
     for (const auto& cidr : g->values) c.endpoint_allow.push_back(normalize_cidr(cidr, g->source));
   }
@@ -449,6 +471,11 @@ Config build(const Inputs& in) {
     c.instance_id = g->value();
   } else {
     c.instance_id = generate_instance_id();
+  }
+  // API.md Security: without keys, only loopback clients unless --insecure.
+  if (c.api_keys.empty() && !c.insecure && !is_loopback_host(c.listen_host)) {
+    fail("--listen", "refusing to serve " + c.listen_host +
+                         " without API keys; give --api-key or --api-keys-file, or --insecure");
   }
   return c;
 }

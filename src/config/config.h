@@ -35,8 +35,16 @@ struct Config {
   // --api-keys-file PATH: one KEY:SCOPES a line, '#' comments. Read by parse(); its
   // keys are appended to api_keys.
   std::string api_keys_file;
-  // --insecure: serve without API keys on a non-loopback address.
+  // --insecure: serve without API keys on a non-loopback address. Without keys and
+  // without this flag, parse() refuses a --listen host that is not loopback.
   bool insecure = false;
+  // --metrics-key KEY: when set, GET /metrics needs "Authorization: Bearer KEY".
+  std::string metrics_key;
+  // --rate-limit-rps N, default 0 = off: requests per second per API key (per client
+  // address when no keys are configured), a token bucket; over it answers 429.
+  std::uint32_t rate_limit_rps = 0;
+  // --rate-limit-burst N, default 0 = twice rate_limit_rps: the bucket's size.
+  std::uint32_t rate_limit_burst = 0;
   // --endpoint-allow CIDR, repeatable (comma-separated in the variable). Always
   // stored with a prefix length: a bare 10.1.2.3 becomes 10.1.2.3/32, ::1 becomes ::1/128.
   std::vector<std::string> endpoint_allow;

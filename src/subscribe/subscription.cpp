@@ -595,6 +595,7 @@ boost::json::object to_json(const Subscription& s) {
   if (s.state == State::disabled) o["disabled_reason"] = s.disabled_reason;
   o["created_at"] = format_rfc3339_ms(s.created_at_ms);
   o["updated_at"] = format_rfc3339_ms(s.updated_at_ms);
+  if (!s.owner.empty()) o["owner"] = s.owner;
   return o;
 }
 
@@ -626,6 +627,7 @@ std::string to_stored(const Subscription& s) {
   o["created_at_ms"] = s.created_at_ms;
   o["updated_at_ms"] = s.updated_at_ms;
   o["generation"] = number(s.generation);
+  if (!s.owner.empty()) o["owner"] = s.owner;
   return messaging::to_json(o);
 }
 
@@ -653,6 +655,7 @@ std::optional<Subscription> from_stored(std::string_view json) {
       !stored_uint(*o, "generation", s.generation)) {
     return std::nullopt;
   }
+  if (member(*o, "owner", false) && !stored_string(*o, "owner", s.owner)) return std::nullopt;  // absent before keys
   const value* ordered = member(*o, "ordered", false);
   if (!ordered || !ordered->is_bool()) return std::nullopt;
   s.ordered = ordered->get_bool();

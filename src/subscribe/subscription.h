@@ -47,6 +47,9 @@ struct Subscription {
   std::int64_t created_at_ms = 0;  // Redis server time at creation (the stream-id clock)
   std::int64_t updated_at_ms = 0;
   std::uint64_t generation = 0;  // bumped by every change
+  // The API key that created it ("key_" + hash prefix, auth::Principal::id); empty
+  // when created without keys. A subscribe-scoped key sees only its own.
+  std::string owner;
 };
 
 struct FieldError {

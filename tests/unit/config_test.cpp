@@ -144,7 +144,7 @@ TempFile& ca_file() {
 
 // clang-format off
 const OptionCase kOptionCases[] = {
-    {"listen", "0.0.0.0:0", [](const Config& c) { EXPECT_EQ(c.listen_host, "0.0.0.0"); EXPECT_EQ(c.listen_port, 0); }},
+    {"listen", "127.0.0.2:0", [](const Config& c) { EXPECT_EQ(c.listen_host, "127.0.0.2"); EXPECT_EQ(c.listen_port, 0); }},
     {"redis-url", "rediss://u:p@redis.local:6380/2", [](const Config& c) { EXPECT_EQ(c.redis_url, "rediss://u:p@redis.local:6380/2"); }},
     {"redis-cluster-nodes", "10.0.0.1:7000,redis-b:7001", [](const Config& c) {
        EXPECT_EQ(c.redis_cluster_nodes, (std::vector<std::string>{"10.0.0.1:7000", "redis-b:7001"})); }},
@@ -158,6 +158,9 @@ const OptionCase kOptionCases[] = {
        ASSERT_EQ(c.api_keys.size(), 1u);
        EXPECT_EQ(c.api_keys[0].key, "filekey"); }},
     {"insecure", "true", [](const Config& c) { EXPECT_TRUE(c.insecure); }, true},
+    {"metrics-key", "scrape-me", [](const Config& c) { EXPECT_EQ(c.metrics_key, "scrape-me"); }},
+    {"rate-limit-rps", "50", [](const Config& c) { EXPECT_EQ(c.rate_limit_rps, 50u); EXPECT_EQ(c.rate_limit_burst, 100u); }},
+    {"rate-limit-burst", "7", [](const Config& c) { EXPECT_EQ(c.rate_limit_burst, 7u); }},
     {"endpoint-allow", "127.0.0.0/8", [](const Config& c) { EXPECT_EQ(c.endpoint_allow, (std::vector<std::string>{"127.0.0.0/8"})); }},
     {"max-body-bytes", "2048", [](const Config& c) { EXPECT_EQ(c.max_body_bytes, 2048u); }},
     {"max-batch-messages", "50", [](const Config& c) { EXPECT_EQ(c.max_batch_messages, 50u); }},
@@ -357,8 +360,29 @@ TEST(ConfigTest, GoodListenForms) {
   c = ok({"--listen", "localhost:65535"});
   EXPECT_EQ(c.listen_host, "localhost");
   EXPECT_EQ(c.listen_port, 65535);
-  EXPECT_EQ(ok({"--listen", "[::]:1"}).listen_host, "::");
-  EXPECT_EQ(ok({"--listen", "my_service.internal:80"}).listen_host, "my_service.internal");
+  EXPECT_EQ(ok({"--listen", "[::]:1", "--insecure"}).listen_host, "::");
+  EXPECT_EQ(ok({"--listen", "my_service.internal:80", "--api-key", "k:admin"}).listen_host, "my_service.internal");
+}
+
+// API.md Security: without keys only loopback clients, unless --insecure.
+TEST(ConfigTest, NonLoopbackListenNeedsKeysOrInsecure) {
+  for (const char* listen : {"0.0.0.0:8080", "[::]:8080", "10.1.2.3:80", "my_service.internal:80", "[::ffff:10.0.0.1]:80"}) {
+    expect_error(run({"--listen", listen}), "without API keys; give --api-key or --api-keys-file, or --insecure");
+    EXPECT_TRUE(ok({"--listen", listen, "--insecure"}).insecure) << listen;
+    EXPECT_EQ(ok({"--listen", listen, "--api-key", "k:publish"}).api_keys.size(), 1u) << listen;
+    EXPECT_EQ(ok({"--listen", listen}, {{"MESSAGING_API_KEY", "k:admin"}}).api_keys.size(), 1u) << listen;
+  }
+  for (const char* listen : {"127.0.0.1:0", "127.9.9.9:80", "[::1]:80", "localhost:80", "[::ffff:127.0.0.1]:80"}) {
+    EXPECT_FALSE(ok({"--listen", listen}).insecure) << listen;
+  }
+}
+
+TEST(ConfigTest, RateLimitBurstDefaultsToTwiceTheRate) {
+  EXPECT_EQ(ok({}).rate_limit_rps, 0u);
+  EXPECT_EQ(ok({"--rate-limit-rps", "10"}).rate_limit_burst, 20u);
+  EXPECT_EQ(ok({"--rate-limit-rps", "10", "--rate-limit-burst", "3"}).rate_limit_burst, 3u);
+  expect_error(run({"--rate-limit-burst", "0"}), "--rate-limit-burst");
+  expect_error(run({"--metrics-key", "a b"}), "--metrics-key: must not contain spaces");
 }
 
 TEST(ConfigTest, BadListen) {
