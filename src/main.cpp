@@ -3,12 +3,14 @@
 #include "api/access.h"
 #include "api/context.h"
 #include "api/errors.h"
+#include "api/shard_sampler.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "http/ssrf_guard.h"
 #include "http/webhook_client.h"
 #include "messaging/redis_keys.h"
 #include "observe/log.h"
+#include "observe/metrics.h"
 #include "publish/channel_reader.h"
 #include "publish/event_publisher.h"
 #include "redis/connection.h"
@@ -50,6 +52,7 @@ struct Shard {
   std::unique_ptr<api::Context> ctx;
   http::Router router;
   std::unique_ptr<http::Server> server;
+  std::unique_ptr<api::ShardSampler> sampler;
 };
 
 // Calls done once the shard has no delivery in flight (polled: shutdown only).
@@ -91,6 +94,8 @@ int main(int argc, char** argv) {
   }
   const api::AccessGate access(cfg);
   http::ServerCounters counters;
+  process.server = &counters;
+  observe::channel_labels().set_cap(cfg.metrics_max_channels);
   std::vector<std::unique_ptr<Shard>> shards;
   std::uint16_t port = cfg.listen_port;
   for (unsigned i = 0; i < cfg.threads; ++i) {
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     port = *bound;  // with port 0, the other shards share the one the kernel chose
+    s->sampler = std::make_unique<api::ShardSampler>(s->ioc.get_executor(), *s->webhooks, i);
     process.shard_redis.push_back(s->redis.get());
     shards.push_back(std::move(s));
   }
@@ -157,6 +163,7 @@ int main(int argc, char** argv) {
     s->redis->start();
     s->server->start();
     s->dispatcher->start();
+    s->sampler->start();
   }
 
   // Shutdown: stop accepting, let in-flight requests finish, bounded by the deadline.
@@ -168,6 +175,7 @@ int main(int argc, char** argv) {
     for (auto& s : shards) {
       asio::post(s->ioc, [sp = s.get()] {
         sp->server->abort();
+        sp->sampler->stop();
         sp->dispatcher->stop();
         sp->webhooks->close_all();
         sp->redis->stop();

@@ -22,6 +22,7 @@ class Acknowledgments;
 }  // namespace ms::subscribe
 namespace ms::http {
 class SsrfGuard;
+struct ServerCounters;
 }  // namespace ms::http
 
 namespace ms::api {
@@ -32,6 +33,7 @@ struct ProcessState {
   std::atomic<bool> shutting_down{false};
   std::atomic<std::uint32_t> inflight_publishes{0};
   std::vector<const redis::Connection*> shard_redis;  // every shard's connection (set before start)
+  const http::ServerCounters* server = nullptr;       // the HTTP server's counters, all shards
 };
 
 struct Context {

@@ -63,6 +63,7 @@ constexpr OptionSpec kOptions[] = {
     {"api-keys-file", "PATH", Arity::kOne, "", "more API keys, one KEY:SCOPES a line, '#' comments"},
     {"insecure", "", Arity::kFlag, "", "serve without API keys on a non-loopback address"},
     {"metrics-key", "KEY", Arity::kOne, "", "when set, GET /metrics needs Authorization: Bearer KEY"},
+    {"metrics-max-channels", "N", Arity::kOne, "", "distinct channel labels in /metrics; more fold into channel=\"other\" (default 1000)"},
     {"rate-limit-rps", "N", Arity::kOne, "", "requests per second per API key (per client address without keys); 0 = off (default 0)"},
     {"rate-limit-burst", "N", Arity::kOne, "", "token bucket size of the rate limit (default: twice --rate-limit-rps)"},
     {"endpoint-allow", "CIDR", Arity::kMany, kCommas, "repeatable; webhook addresses allowed despite the SSRF guard, e.g. 127.0.0.0/8"},
@@ -437,6 +438,7 @@ Config build(const Inputs& in) {
     if (!is_token(g->value())) fail(g->source, "must not contain spaces or control characters");
     c.metrics_key = g->value();
   }
+  number(in, "metrics-max-channels", c.metrics_max_channels, 0, kMaxU32);
   number(in, "rate-limit-rps", c.rate_limit_rps, 0, kMaxU32);
   if (!number(in, "rate-limit-burst", c.rate_limit_burst, 1, kMaxU32)) {
     c.rate_limit_burst = c.rate_limit_rps > kMaxU32 / 2 ? kMaxU32 : c.rate_limit_rps * 2;

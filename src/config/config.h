@@ -40,6 +40,9 @@ struct Config {
   bool insecure = false;
   // --metrics-key KEY: when set, GET /metrics needs "Authorization: Bearer KEY".
   std::string metrics_key;
+  // --metrics-max-channels N, default 1000: distinct channel label values in /metrics;
+  // further channels are counted under channel="other".
+  std::uint32_t metrics_max_channels = 1000;
   // --rate-limit-rps N, default 0 = off: requests per second per API key (per client
   // address when no keys are configured), a token bucket; over it answers 429.
   std::uint32_t rate_limit_rps = 0;

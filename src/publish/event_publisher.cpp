@@ -5,6 +5,7 @@
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
 #include "messaging/ulid.h"
+#include "publish/publish_metrics.h"
 #include "publish/publish_script.h"
 
 #include <openssl/rand.h>
@@ -164,6 +165,7 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
   // Continue the caller's trace, or start one for this request.
   std::string trace_id = is_valid_traceparent(traceparent) ? traceparent.substr(3, 32) : random_hex(16);
   std::string flags = is_valid_traceparent(traceparent) ? traceparent.substr(53, 2) : "01";
+  const auto started = std::chrono::steady_clock::now();
   std::vector<PublishOutcome> out(msgs.size());
   InflightSlot slot(inflight_, static_cast<std::uint32_t>(msgs.size()), opts_.max_inflight);
   if (!slot.ok() || !redis_.connected()) {
@@ -172,6 +174,7 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
       out[i].channel = msgs[i].channel;
       out[i].error = slot.ok() ? "Redis is not reachable" : "too many publishes in flight";
     }
+    count(out, started);
     co_return out;
   }
 
@@ -214,7 +217,30 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
     if (registered_.size() > kMaxRegistryCache) registered_.clear();
     for (auto& ch : registering) registered_.insert(std::move(ch));
   }
+  count(out, started);
   co_return out;
+}
+
+void EventPublisher::count(const std::vector<PublishOutcome>& out, std::chrono::steady_clock::time_point started) {
+  auto& m = PublishMetrics::get();
+  m.duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  for (const auto& o : out) {
+    switch (o.status) {
+      case PublishOutcome::Status::created: {
+        auto it = channel_series_.find(o.channel);
+        if (it == channel_series_.end()) {
+          if (channel_series_.size() > kMaxRegistryCache) channel_series_.clear();
+          auto* series = &m.published.Add({{"channel", observe::channel_labels().admit(o.channel)}});
+          it = channel_series_.emplace(o.channel, series).first;
+        }
+        it->second->Increment();
+        break;
+      }
+      case PublishOutcome::Status::duplicate: m.duplicates.Increment(); break;
+      case PublishOutcome::Status::unavailable: m.unavailable.Increment(); break;
+      case PublishOutcome::Status::failed: m.failed.Increment(); break;
+    }
+  }
 }
 
 }  // namespace ms::publish

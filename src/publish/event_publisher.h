@@ -15,10 +15,16 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+namespace prometheus {
+class Counter;
+}  // namespace prometheus
 
 namespace ms::publish {
 
@@ -61,6 +67,7 @@ class EventPublisher {
   };
   Prepared prepare(messaging::PublishInput msg, const std::string& trace_id, const std::string& flags);
   PublishOutcome finish(const Prepared& p, const Result<redis::Reply>& r);
+  void count(const std::vector<PublishOutcome>& out, std::chrono::steady_clock::time_point started);
 
   redis::Connection& redis_;
   messaging::RedisKeys keys_;
@@ -68,6 +75,7 @@ class EventPublisher {
   std::atomic<std::uint32_t>& inflight_;
   redis::Script script_;
   std::unordered_set<std::string> registered_;  // channels already ZADDed to the registry
+  std::unordered_map<std::string, prometheus::Counter*> channel_series_;  // channel → its prometheus::Counter (this shard's cache)
 };
 
 // A valid W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" (ids not all zero)?

@@ -1,8 +1,9 @@
 #include "redis/connection.h"
 
 #include "observe/log.h"
-#include "redis/errors.h"
 #include "redis/connect.h"
+#include "redis/errors.h"
+#include "redis/redis_metrics.h"
 #include "redis/resp_reader.h"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -53,6 +54,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   std::deque<Pending> pending;  // replies owed, in order
   std::string error = "not connected yet";
   ConnectionStats stats;
+  RedisMetrics& metrics = RedisMetrics::get();
   std::vector<std::function<void()>> on_connect;
   std::shared_ptr<spdlog::logger> log = observe::logger("redis");
 
@@ -111,6 +113,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   }
 
   void fail_connection(const std::string& why, errc code = errc::connection_lost) {
+    metrics.connection_errors.Increment();
     if (state == State::connected || state == State::handshaking) {
       log->warn("connection to {}:{} lost: {}", opts.endpoint.host, opts.endpoint.port, why);
     }
@@ -152,6 +155,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         }
         auto p = std::move(pending.front());
         pending.pop_front();
+        metrics.command_duration.Observe(std::chrono::duration<double>(Clock::now() - p.sent_at).count());
         complete(std::move(p.done), std::move(*reply));
       }
       if (reader.failed()) {
@@ -218,7 +222,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
           up = true;
           error.clear();
           backoff = opts.backoff_min;
-          if (was_connected) ++stats.reconnects;
+          if (was_connected) {
+            ++stats.reconnects;
+            metrics.reconnects.Increment();
+          }
           log->info("connected to {}:{}", opts.endpoint.host, opts.endpoint.port);
           was_connected = true;
           for (auto& fn : on_connect) fn();

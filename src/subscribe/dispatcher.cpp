@@ -8,6 +8,7 @@
 #include "observe/log.h"
 #include "redis/script.h"
 #include "redis/subscriber.h"
+#include "subscribe/delivery_metrics.h"
 #include "subscribe/delivery_policy.h"
 #include "subscribe/delivery_scripts.h"
 #include "subscribe/signer.h"
@@ -124,8 +125,11 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     bool stopped = false;   // deleted: drop everything, results included
     bool draining = false;  // shutting down: read nothing new, finish what is in flight
     std::int64_t next_due_ms = 0;
+    DeliverySeries series;  // removed when the last coroutine using it has ended
 
-    Worker(Impl& impl, Subscription s) : d(impl), keep(impl.shared_from_this()), sub(std::move(s)), wake(impl.ex) {}
+    Worker(Impl& impl, Subscription s)
+        : d(impl), keep(impl.shared_from_this()), sub(std::move(s)), wake(impl.ex), series(DeliverySeries::add(sub.id)) {}
+    ~Worker() { series.remove(); }
 
     void poke() { wake.cancel(); }
 
@@ -291,6 +295,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     void launch(Delivery dv) {
       ++in_flight;
       ++d.in_flight_total;
+      DeliveryMetrics::get().in_flight.Increment();
       asio::co_spawn(d.ex, deliver(std::move(dv)), asio::detached);
     }
 
@@ -377,15 +382,19 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         finish(dv, decision);
         co_return;
       }
+      auto& metrics = DeliveryMetrics::get();
       for (;;) {
         auto req = request_for(dv, attempt);
+        const auto sent = std::chrono::steady_clock::now();
         auto res = co_await d.webhooks.post(std::move(req));
+        metrics.attempt_duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
         if (stopped) break;
         auto outcome = outcome_of(res);
         auto now = unix_ms_now();
         auto rnd = [this] { return d.random_unit(); };
         decision = decide(sub, attempt, outcome, now, rnd);
         decision.last_status = outcome.kind == AttemptOutcome::Kind::response ? outcome.status : 0;
+        count_attempt(outcome, decision, dv, now);
         stat_incr("attempts");
         if (decision.counts_as_failure || decision.action == Decision::Action::disable) {
           if (decision.counts_as_failure) {
@@ -416,6 +425,20 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       }
       if (!stopped) co_await carry_out(dv, decision, attempt);
       finish(dv, decision);
+    }
+
+    // messaging_deliveries_total and the end-to-end latency (delivery_metrics.h).
+    void count_attempt(const AttemptOutcome& outcome, const Decision& decision, const Delivery& dv, std::int64_t now) {
+      if (outcome.kind == AttemptOutcome::Kind::timeout) {
+        series.timeout->Increment();
+      } else if (decision.action == Decision::Action::ack || decision.action == Decision::Action::await_ack) {
+        series.success->Increment();
+        if (dv.published_at_ms > 0 && now >= dv.published_at_ms) {
+          DeliveryMetrics::get().end_to_end.Observe(static_cast<double>(now - dv.published_at_ms) / 1000.0);
+        }
+      } else if (!outcome.dead_letter_requested) {
+        series.failure->Increment();  // counted as dead_lettered when it reaches the DLQ instead
+      }
     }
 
     asio::awaitable<void> schedule_retry(const Delivery& dv, std::int64_t due_ms, std::uint32_t attempts) {
@@ -462,6 +485,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           if (r && !r->is_error()) {
             ack(dv.channel, dv.entry_id);
             d.counters.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+            series.dead_lettered->Increment();
           } else {
             co_await schedule_retry(dv, now + 1000, attempt);  // try again soon
           }
@@ -484,6 +508,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     void finish(const Delivery& dv, const Decision& decision, bool keep = false) {
       --in_flight;
       --d.in_flight_total;
+      DeliveryMetrics::get().in_flight.Decrement();
       bool keep_in_memory = (keep || decision.action == Decision::Action::disable) && !stopped;
       if (!keep_in_memory) held.erase(dv.channel + ' ' + dv.entry_id);
       if (sub.ordered && dv.key) {

@@ -11,6 +11,7 @@
 
 #include "support/child_process.h"
 #include "support/http_client.h"
+#include "support/prometheus_text.h"
 #include "support/redis_server.h"
 #include "support/webhook_receiver.h"
 
@@ -299,6 +300,36 @@ TEST(WebhookReceiverFixture, HttpsWithTestCertificate) {
   EXPECT_EQ(hook.count(), 3u);
   for (int i = 0; i < 100 && hook.tls_handshake_failures() == 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(hook.tls_handshake_failures(), 1u);
+}
+
+}  // namespace
+}  // namespace ms::test
+
+// ---- the Prometheus text parser the metrics tests rely on -------------------------
+
+namespace ms::test {
+namespace {
+
+TEST(PrometheusTextParser, ReadsSamplesAndRejectsWhatPrometheusWould) {
+  const std::string good =
+      "# HELP c_total A counter.\n# TYPE c_total counter\nc_total{a=\"x\\\"y\",b=\"\"} 3\n"
+      "# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.7\nh_count 2\n";
+  auto m = parse_prometheus_text(good);
+  EXPECT_EQ(m.value("c_total", {{"a", "x\"y"}, {"b", ""}}), 3.0);
+  EXPECT_EQ(m.value("h_count"), 2.0);
+  for (const std::string& bad : {
+           std::string("c_total 1\n"),                                         // no TYPE
+           std::string("# TYPE c counter\nc{a=x} 1\n"),                       // unquoted value
+           std::string("# TYPE c counter\nc{a=\"x} 1\n"),                     // unterminated
+           std::string("# TYPE c counter\nc 1 2 3\n"),                        // trailing text
+           std::string("# TYPE c counter\nc one\n"),                          // not a number
+           std::string("# TYPE c counter\n1c 1\n"),                           // bad name
+           std::string("# TYPE c counter\n# TYPE c gauge\nc 1\n"),            // two TYPEs
+           std::string("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n"),  // not cumulative
+           std::string("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n"),  // +Inf != count
+       }) {
+    EXPECT_THROW(parse_prometheus_text(bad), std::runtime_error) << bad;
+  }
 }
 
 }  // namespace

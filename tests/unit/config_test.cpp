@@ -159,6 +159,7 @@ const OptionCase kOptionCases[] = {
        EXPECT_EQ(c.api_keys[0].key, "filekey"); }},
     {"insecure", "true", [](const Config& c) { EXPECT_TRUE(c.insecure); }, true},
     {"metrics-key", "scrape-me", [](const Config& c) { EXPECT_EQ(c.metrics_key, "scrape-me"); }},
+    {"metrics-max-channels", "20", [](const Config& c) { EXPECT_EQ(c.metrics_max_channels, 20u); }},
     {"rate-limit-rps", "50", [](const Config& c) { EXPECT_EQ(c.rate_limit_rps, 50u); EXPECT_EQ(c.rate_limit_burst, 100u); }},
     {"rate-limit-burst", "7", [](const Config& c) { EXPECT_EQ(c.rate_limit_burst, 7u); }},
     {"endpoint-allow", "127.0.0.0/8", [](const Config& c) { EXPECT_EQ(c.endpoint_allow, (std::vector<std::string>{"127.0.0.0/8"})); }},
