@@ -138,8 +138,9 @@ Reply publish_one(Context& ctx, http::RouteRequest r) {
     co_return error_response(400, err->message, validation_details(*err));
   }
   std::string traceparent(r.req.header("traceparent").value_or(""));
-  auto outcome =
-      co_await ctx.publisher->publish(std::move(std::get<messaging::PublishInput>(parsed)), std::move(traceparent));
+  std::string tracestate(r.req.header("tracestate").value_or(""));
+  auto outcome = co_await ctx.publisher->publish(std::move(std::get<messaging::PublishInput>(parsed)),
+                                                 std::move(traceparent), std::move(tracestate));
   switch (outcome.status) {
     case PublishOutcome::Status::created: co_return json_response(201, result_json(outcome));
     case PublishOutcome::Status::duplicate: co_return json_response(200, result_json(outcome));
@@ -167,7 +168,10 @@ Reply publish_batch(Context& ctx, http::RouteRequest r) {
   }
   std::vector<PublishOutcome> outcomes;
   std::string traceparent(r.req.header("traceparent").value_or(""));
-  if (!valid.empty()) outcomes = co_await ctx.publisher->publish_batch(std::move(valid), std::move(traceparent));
+  std::string tracestate(r.req.header("tracestate").value_or(""));
+  if (!valid.empty()) {
+    outcomes = co_await ctx.publisher->publish_batch(std::move(valid), std::move(traceparent), std::move(tracestate));
+  }
 
   bool all_unavailable = !outcomes.empty();
   for (const auto& o : outcomes) all_unavailable = all_unavailable && o.status == PublishOutcome::Status::unavailable;

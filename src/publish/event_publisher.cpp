@@ -1,10 +1,10 @@
 #include "publish/event_publisher.h"
 
 #include "base/clock.h"
-#include "base/random.h"
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
 #include "messaging/ulid.h"
+#include "observe/tracer.h"
 #include "publish/publish_metrics.h"
 #include "publish/publish_script.h"
 
@@ -41,33 +41,7 @@ EventPublisher::EventPublisher(redis::Connection& redis, messaging::RedisKeys ke
   redis_.on_connect([this] { registered_.clear(); });
 }
 
-namespace {
-
-bool lower_hex(std::string_view s) {
-  bool nonzero = false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    nonzero = nonzero || c != '0';
-  }
-  return nonzero;
-}
-}  // namespace
-
-bool is_valid_traceparent(std::string_view tp) {
-  if (tp.size() != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return false;
-  auto hex2 = [](std::string_view two) {
-    for (char c : two) {
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-  };
-  auto version = tp.substr(0, 2);
-  if (version == "ff" || !hex2(version) || !hex2(tp.substr(53, 2))) return false;
-  return lower_hex(tp.substr(3, 32)) && lower_hex(tp.substr(36, 16));
-}
-
-EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg, const std::string& trace_id,
-                                                 const std::string& flags) {
+EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg, const std::string& traceparent) {
   Prepared p;
   p.published_at_ms = unix_ms_now();
   p.id = messaging::new_ulid();
@@ -99,8 +73,8 @@ EventPublisher::Prepared EventPublisher::prepare(messaging::PublishInput msg, co
                  keys_.mirror(msg.channel),
                  p.id + " " + std::to_string(p.published_at_ms) + " ",
                  std::move(min_id),
-                 // the publish span of this message: deliveries become its children
-                 "00-" + trace_id + "-" + random_hex(8) + "-" + flags};
+                 // the publish span's context: deliveries become its children
+                 traceparent};
   p.msg = std::move(msg);
   return p;
 }
@@ -153,18 +127,30 @@ PublishOutcome EventPublisher::finish(const Prepared& p, const Result<redis::Rep
   return out;
 }
 
-boost::asio::awaitable<PublishOutcome> EventPublisher::publish(messaging::PublishInput msg, std::string traceparent) {
+boost::asio::awaitable<PublishOutcome> EventPublisher::publish(messaging::PublishInput msg, std::string traceparent,
+                                                               std::string tracestate) {
   std::vector<messaging::PublishInput> one;
   one.push_back(std::move(msg));
-  auto results = co_await publish_batch(std::move(one), std::move(traceparent));
+  auto results = co_await publish_batch(std::move(one), std::move(traceparent), std::move(tracestate));
   co_return std::move(results.front());
 }
 
 boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batch(
-    std::vector<messaging::PublishInput> msgs, std::string traceparent) {
+    std::vector<messaging::PublishInput> msgs, std::string traceparent, std::string tracestate) {
   // Continue the caller's trace, or start one for this request.
-  std::string trace_id = is_valid_traceparent(traceparent) ? traceparent.substr(3, 32) : random_hex(16);
-  std::string flags = is_valid_traceparent(traceparent) ? traceparent.substr(53, 2) : "01";
+  auto& tracer = observe::Tracer::get();
+  const auto caller = observe::from_traceparent(traceparent, tracestate);
+  const auto ctx = tracer.child_of(caller);
+  observe::Span span(msgs.size() == 1 ? "publish " + msgs.front().channel : std::string("publish"),
+                     observe::SpanKind::server, ctx, caller ? caller->span_id : observe::SpanId{});
+  if (span.recording()) {
+    span.set("messaging.system", std::string("messaging_service"));
+    span.set("messaging.operation.type", std::string("send"));
+    span.set("messaging.operation.name", std::string("publish"));
+    if (msgs.size() == 1) span.set("messaging.destination.name", msgs.front().channel);
+    if (msgs.size() != 1) span.set("messaging.batch.message_count", static_cast<std::int64_t>(msgs.size()));
+  }
+  const std::string stored_context = observe::to_traceparent(ctx);
   const auto started = std::chrono::steady_clock::now();
   std::vector<PublishOutcome> out(msgs.size());
   InflightSlot slot(inflight_, static_cast<std::uint32_t>(msgs.size()), opts_.max_inflight);
@@ -175,6 +161,8 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
       out[i].error = slot.ok() ? "Redis is not reachable" : "too many publishes in flight";
     }
     count(out, started);
+    span.set_error(out.front().error);
+    span.end();
     co_return out;
   }
 
@@ -191,10 +179,16 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
       registering.push_back(m.channel);
       cmds.push_back(redis::Command{"ZADD", keys_.channels(), "NX", "0", m.channel});
     }
-    prepared.push_back(prepare(std::move(m), trace_id, flags));
+    prepared.push_back(prepare(std::move(m), stored_context));
   }
   for (auto& p : prepared) cmds.push_back(script_.evalsha(p.call.keys, p.call.args));
 
+  observe::Span persist("persist", observe::SpanKind::client, tracer.child_of(ctx), ctx.span_id);
+  if (persist.recording()) {
+    persist.set("db.system", std::string("redis"));
+    persist.set("db.operation.name", std::string("EVALSHA"));
+    persist.set("messaging.batch.message_count", static_cast<std::int64_t>(prepared.size()));
+  }
   auto results = co_await redis_.exec_many(std::move(cmds));
   const std::size_t base = registering.size();
   bool registry_ok = true;
@@ -212,6 +206,19 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
     for (std::size_t k = 0; k < again.size(); ++k) results[base + again[k]] = std::move(second[k]);
   }
   for (std::size_t i = 0; i < prepared.size(); ++i) out[i] = finish(prepared[i], results[base + i]);
+  std::size_t stored = 0;
+  for (const auto& o : out) stored += o.ok() ? 1 : 0;
+  if (stored == out.size()) {
+    persist.set_ok();
+    span.set_ok();
+  } else {
+    const std::string why = std::to_string(out.size() - stored) + " of " + std::to_string(out.size()) + " not stored";
+    persist.set_error(why);
+    span.set_error(why);
+  }
+  persist.end();
+  if (out.size() == 1 && out.front().ok()) span.set("messaging.message.id", out.front().id);
+  span.end();
 
   if (registry_ok) {
     if (registered_.size() > kMaxRegistryCache) registered_.clear();

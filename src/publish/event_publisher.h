@@ -53,10 +53,14 @@ class EventPublisher {
   EventPublisher(redis::Connection& redis, messaging::RedisKeys keys, PublisherOptions options,
                  std::atomic<std::uint32_t>& inflight);
 
-  // traceparent: the caller's W3C trace context (validated), or empty to start a new trace.
-  boost::asio::awaitable<PublishOutcome> publish(messaging::PublishInput msg, std::string traceparent = {});
+  // traceparent/tracestate: the caller's W3C trace context (an invalid one is
+  // ignored: a new trace starts). One publish span per call; every message stores
+  // its context, so deliveries continue the trace as its children.
+  boost::asio::awaitable<PublishOutcome> publish(messaging::PublishInput msg, std::string traceparent = {},
+                                                 std::string tracestate = {});
   boost::asio::awaitable<std::vector<PublishOutcome>> publish_batch(std::vector<messaging::PublishInput> msgs,
-                                                                    std::string traceparent = {});
+                                                                    std::string traceparent = {},
+                                                                    std::string tracestate = {});
 
  private:
   struct Prepared {
@@ -65,7 +69,7 @@ class EventPublisher {
     std::int64_t published_at_ms;
     redis::ScriptCall call;
   };
-  Prepared prepare(messaging::PublishInput msg, const std::string& trace_id, const std::string& flags);
+  Prepared prepare(messaging::PublishInput msg, const std::string& traceparent);
   PublishOutcome finish(const Prepared& p, const Result<redis::Reply>& r);
   void count(const std::vector<PublishOutcome>& out, std::chrono::steady_clock::time_point started);
 
@@ -78,7 +82,5 @@ class EventPublisher {
   std::unordered_map<std::string, prometheus::Counter*> channel_series_;  // channel → its prometheus::Counter (this shard's cache)
 };
 
-// A valid W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" (ids not all zero)?
-bool is_valid_traceparent(std::string_view tp);
 
 }  // namespace ms::publish

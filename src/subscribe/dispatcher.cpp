@@ -6,6 +6,7 @@
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
 #include "observe/log.h"
+#include "observe/tracer.h"
 #include "redis/script.h"
 #include "redis/subscriber.h"
 #include "subscribe/delivery_metrics.h"
@@ -64,7 +65,7 @@ struct Delivery {
   std::optional<std::string> key;
   std::vector<std::pair<std::string, std::string>> attributes;
   std::int64_t published_at_ms = 0;
-  std::string trace;  // "<32 hex trace id>-<2 hex flags>" of the publish, empty if unknown
+  std::optional<observe::SpanContext> publish_span;  // the publish's context (stored "t"), if any
 };
 
 }  // namespace
@@ -253,7 +254,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       dv.key = env->key;
       dv.attributes = std::move(env->attributes);
       dv.published_at_ms = env->published_at_ms;
-      if (auto* t = entry_field(fields, "t"); t && t->size() == 55) dv.trace = t->substr(3, 32) + "-" + t->substr(53, 2);
+      if (auto* t = entry_field(fields, "t")) dv.publish_span = observe::from_traceparent(*t);
       if (!filter_matches(sub, dv.attributes)) {
         ack(ch, entry_id);
         d.counters.filtered.fetch_add(1, std::memory_order_relaxed);
@@ -341,7 +342,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       return o;
     }
 
-    http::WebhookRequest request_for(const Delivery& dv, std::uint32_t attempt) {
+    http::WebhookRequest request_for(const Delivery& dv, std::uint32_t attempt, const observe::SpanContext& span) {
       http::WebhookRequest req;
       req.url = sub.endpoint;
       req.timeout = std::chrono::milliseconds(sub.timeout_ms);
@@ -353,10 +354,9 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       req.headers.emplace_back("webhook-id", dv.message_id);
       req.headers.emplace_back("webhook-timestamp", std::to_string(ts));
       req.headers.emplace_back("webhook-signature", sign(key, dv.message_id, ts, req.body));
-      // Each attempt is a new span of the publisher's trace.
-      std::string trace_id = dv.trace.size() == 35 ? dv.trace.substr(0, 32) : random_hex(16);
-      std::string flags = dv.trace.size() == 35 ? dv.trace.substr(33, 2) : "01";
-      req.headers.emplace_back("traceparent", "00-" + trace_id + "-" + random_hex(8) + "-" + flags);
+      // The attempt's own span, a child of the publish: the subscriber continues from it.
+      req.headers.emplace_back("traceparent", observe::to_traceparent(span));
+      if (!span.trace_state.empty()) req.headers.emplace_back("tracestate", span.trace_state);
       req.headers.emplace_back("x-subscription-id", sub.id);
       req.headers.emplace_back("x-delivery-attempt", std::to_string(attempt));
       for (const auto& h : sub.headers) req.headers.push_back(h);
@@ -384,10 +384,14 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       }
       auto& metrics = DeliveryMetrics::get();
       for (;;) {
-        auto req = request_for(dv, attempt);
+        const auto span_ctx = observe::Tracer::get().child_of(dv.publish_span);
+        observe::Span span("deliver " + dv.channel, observe::SpanKind::client, span_ctx, parent_span_id(dv));
+        if (span.recording()) describe_attempt(span, dv, attempt);
+        auto req = request_for(dv, attempt, span_ctx);
         const auto sent = std::chrono::steady_clock::now();
         auto res = co_await d.webhooks.post(std::move(req));
         metrics.attempt_duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+        if (span.recording()) end_attempt_span(span, res);
         if (stopped) break;
         auto outcome = outcome_of(res);
         auto now = unix_ms_now();
@@ -425,6 +429,40 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       }
       if (!stopped) co_await carry_out(dv, decision, attempt);
       finish(dv, decision);
+    }
+
+    static observe::SpanId parent_span_id(const Delivery& dv) {
+      return dv.publish_span ? dv.publish_span->span_id : observe::SpanId{};
+    }
+
+    // OpenTelemetry messaging and HTTP client conventions for one attempt.
+    void describe_attempt(observe::Span& span, const Delivery& dv, std::uint32_t attempt) {
+      span.set("messaging.system", std::string("messaging_service"));
+      span.set("messaging.operation.type", std::string("process"));
+      span.set("messaging.operation.name", std::string("deliver"));
+      span.set("messaging.destination.name", dv.channel);
+      span.set("messaging.message.id", dv.message_id);
+      span.set("messaging.consumer.group.name", sub.id);
+      span.set("messaging_service.delivery.attempt", static_cast<std::int64_t>(attempt));
+      span.set("http.request.method", std::string("POST"));
+      span.set("url.full", sub.endpoint);
+    }
+
+    static void end_attempt_span(observe::Span& span, const http::WebhookResponse& res) {
+      if (res.failure == http::WebhookResponse::Failure::none) {
+        span.set("http.response.status_code", static_cast<std::int64_t>(res.status));
+        if (res.status >= 200 && res.status < 300) {
+          span.set_ok();
+        } else {
+          span.set("error.type", std::to_string(res.status));
+          span.set_error("HTTP " + std::to_string(res.status));
+        }
+      } else {
+        span.set("error.type", res.failure == http::WebhookResponse::Failure::timeout ? std::string("timeout")
+                                                                                       : std::string("connection"));
+        span.set_error(res.error);
+      }
+      span.end();
     }
 
     // messaging_deliveries_total and the end-to-end latency (delivery_metrics.h).
@@ -483,6 +521,12 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
                              "dead_lettered_at", std::to_string(now)};
           auto r = co_await d.redis.exec(std::move(add));
           if (r && !r->is_error()) {
+            observe::Span moved("dead_letter " + dv.channel, observe::SpanKind::internal,
+                                observe::Tracer::get().child_of(dv.publish_span), parent_span_id(dv));
+            moved.set("messaging.message.id", dv.message_id);
+            moved.set("messaging.consumer.group.name", sub.id);
+            moved.set("messaging_service.dead_letter.reason", decision.reason);
+            moved.end();
             ack(dv.channel, dv.entry_id);
             d.counters.dead_lettered.fetch_add(1, std::memory_order_relaxed);
             series.dead_lettered->Increment();
