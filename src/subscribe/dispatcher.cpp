@@ -255,6 +255,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       dv.attributes = std::move(env->attributes);
       dv.published_at_ms = env->published_at_ms;
       if (auto* t = entry_field(fields, "t")) dv.publish_span = observe::from_traceparent(*t);
+      if (attempts > 0 && sub.ack_mode == AckMode::explicit_ack) note_expired_deadline(dv.message_id);
       if (!filter_matches(sub, dv.attributes)) {
         ack(ch, entry_id);
         d.counters.filtered.fetch_add(1, std::memory_order_relaxed);
@@ -276,6 +277,19 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         return;
       }
       launch(std::move(dv));
+    }
+
+    // Explicit mode: a message taken again while still awaiting its ack (ack and
+    // nack both clear that mark) missed its ack deadline — a failed attempt.
+    void note_expired_deadline(const std::string& message_id) {
+      redis::Command del{"HDEL", d.keys.awaiting(sub.id), message_id};
+      d.redis.exec_async(std::move(del), [self = shared_from_this()](Result<redis::Reply> r) {
+        if (!r || r->is_error() || r->integer != 1 || self->stopped) return;
+        self->stat_incr("failed_attempts");
+        self->d.counters.failed_attempts.fetch_add(1, std::memory_order_relaxed);
+        self->series.failure->Increment();
+        self->record_error(unix_ms_now(), 0, "ack deadline expired");
+      });
     }
 
     void relaunch_parked() {

@@ -140,6 +140,12 @@ TEST(ReliabilityAck, UnacknowledgedIsDeliveredAgainAfterTheDeadline) {
   ASSERT_TRUE(poll_until([&] { return ack(*s.api, id, {json::value(msg)}).at("acked") == json::value(1); }, 3s));
   EXPECT_FALSE(hook.wait_for_count(3, 1500ms)) << "delivered after the ack";
   EXPECT_EQ(stat_of(*s.api, id, "delivered"), 1);
+  // The missed deadline was a failed attempt, with the reason on record.
+  auto st = subscription_stats(*s.api, id);
+  SCOPED_TRACE(json::serialize(st));
+  EXPECT_EQ(st.at("failed_attempts").to_number<std::int64_t>(), 1);
+  ASSERT_TRUE(st.at("last_error").is_object());
+  EXPECT_EQ(st.at("last_error").at("message"), json::value("ack deadline expired"));
 }
 
 TEST(ReliabilityAck, NackWithDelayIsDeliveredAgainAfterTheDelay) {
@@ -171,6 +177,7 @@ TEST(ReliabilityAck, NackWithDelayIsDeliveredAgainAfterTheDelay) {
   ASSERT_TRUE(wait_received_2xx(*s.api, id));
   ASSERT_TRUE(poll_until([&] { return ack(*s.api, id, {json::value(msg)}).at("acked") == json::value(1); }, 3s));
   EXPECT_TRUE(wait_stat(*s.api, id, "delivered", 1, 2s));
+  EXPECT_EQ(stat_of(*s.api, id, "failed_attempts"), 1) << "the nack only: no expired deadline on top";
 }
 
 // A nack turns the attempt that got the 2xx into a failed one; the redelivery is the
