@@ -18,6 +18,7 @@ constexpr auth::Scopes kAnyKey = kPublish | kSubscribe | kAdmin;
 constexpr RouteSpec kRoutes[] = {
     {"GET", "/healthz", Guard::open, 0, healthz},
     {"GET", "/readyz", Guard::open, 0, readyz},
+    {"GET", "/openapi.json", Guard::open, 0, openapi_json},
     {"POST", "/v1/channels/{channel}/messages", Guard::scoped, kPublishers, publish_one},
     {"GET", "/v1/channels/{channel}/messages", Guard::scoped, kSubscribers, read_channel},
     {"POST", "/v1/messages/batch", Guard::scoped, kPublishers, publish_batch},
