@@ -14,6 +14,7 @@ using Reply = boost::asio::awaitable<http::Response>;
 Reply healthz(Context&, http::RouteRequest);
 Reply readyz(Context&, http::RouteRequest);
 Reply metrics(Context&, http::RouteRequest);
+Reply openapi_json(Context&, http::RouteRequest);  // GET /openapi.json
 
 Reply publish_one(Context&, http::RouteRequest);
 Reply publish_batch(Context&, http::RouteRequest);

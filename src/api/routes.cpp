@@ -19,6 +19,7 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/healthz", Guard::open, 0, healthz},
     {"GET", "/readyz", Guard::open, 0, readyz},
     {"GET", "/metrics", Guard::metrics, 0, metrics},
+    {"GET", "/openapi.json", Guard::open, 0, openapi_json},
     {"POST", "/v1/channels/{channel}/messages", Guard::scoped, kPublishers, publish_one},
     {"GET", "/v1/channels/{channel}/messages", Guard::scoped, kSubscribers, read_channel},
     {"POST", "/v1/messages/batch", Guard::scoped, kPublishers, publish_batch},

@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "http/ssrf_guard.h"
 #include "messaging/channel_name.h"
+#include "publish/channel_reader.h"
 #include "subscribe/acknowledgments.h"
 #include "subscribe/dead_letter_queue.h"
 #include "subscribe/subscription_store.h"
@@ -246,6 +247,9 @@ Reply list_dead_letters(Context& ctx, http::RouteRequest r) {
     }
   }
   std::string after = r.req.query_param("after").value_or("");
+  if (!after.empty() && !publish::is_valid_position(after)) {
+    co_return error_response(400, "after must be a cursor from a previous page's next", {{"field", "after"}});
+  }
   auto page = co_await ctx.dead_letters->list(id, std::move(after), limit);
   if (!page.value) co_return unavailable("cannot read dead letters: " + page.error);
   boost::json::array items;

@@ -153,6 +153,11 @@ TEST(ReliabilityDlq, ListPagesWithLimitAndNext) {
   auto exact = list_page(*t.s.api, t.id, "?limit=5");
   EXPECT_EQ(exact.items.size(), 5u);
   EXPECT_FALSE(exact.next);
+  // A cursor that is not one is the caller's mistake (400), not Redis's (503).
+  for (const char* bad : {"abc", "1-", "-1", "1-2-3"}) {
+    auto r = t.s.api->get("/v1/subscriptions/" + t.id + "/dead-letters?after=" + bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+  }
 }
 
 TEST(ReliabilityDlq, ReplayDeliversAgainWithAFreshAttemptCount) {
