@@ -9,3 +9,4 @@ set ylabel 'latency (ms)'
 set xtics ('0' 1, '50' 2, '90' 10, '99' 100, '99.9' 1000, '99.99' 10000, '99.999' 100000)
 set format y '%g'
 set xrange [1:*]
+set key bottom right
