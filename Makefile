@@ -27,9 +27,10 @@ test-asan: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(CTEST_JOBS) --timeout 600
 
+# Release build in build-bench/, every scenario, docs/BENCHMARKS.md rewritten (QUICK=1: short, no docs).
 bench: deps
 	@scripts/install-deps --bench
-	@scripts/run-bench $(if $(QUICK),--quick,)
+	@BENCH_COMMAND="make bench$(if $(QUICK), QUICK=1,)" scripts/run-bench $(if $(QUICK),--quick,)
 
 fuzz:
 	@scripts/install-deps --fuzz

@@ -1,7 +1,11 @@
 // webhook_sink: a fast webhook receiver for the delivery benchmarks.
 //
-// POST to any path except /reset: answers 200 at once (keep-alive) and counts it.
-// For each request it takes the arrival time (CLOCK_REALTIME) and, from the body,
+// POST to any path except /reset and /config: answers 200 at once (keep-alive) and
+// counts it — or, for the share of attempts set by fail_percent, answers 500 and
+// counts a failure. Which attempts fail is decided by a hash of (x-subscription-id,
+// webhook-id, x-delivery-attempt), so it does not depend on arrival order, and a
+// message failing one attempt may fail the next one too, independently.
+// For each successful request it takes the arrival time (CLOCK_REALTIME) and, from the body,
 //   - "published_at":"YYYY-MM-DDTHH:MM:SS.mmmZ" (the envelope's, millisecond
 //     resolution) → latency "pub" = arrival - published_at;
 //   - "bench_t":<Unix ns> (put into `data` by open_loop_publisher: the intended
@@ -10,19 +14,29 @@
 //     and the number of distinct subscriptions seen.
 // Both latencies go into log-linear histograms (bench/histogram.h).
 //
-//   GET  /stats  → text, one key=value a line: count, first_ns, last_ns, dups, subs,
-//                  min_per_sub, pub_n, pub_p50_us ... pub_max_us, send_n, send_p50_us ...
-//   POST /reset  → clears everything
-//   GET  /last   → the last body received
+//   GET  /stats  → text, one key=value a line: count (2xx answers), failed (500
+//                  answers), retried_ok (2xx on an attempt > 1), first_ns, last_ns,
+//                  dups, subs, min_per_sub, pub_n, pub_p50_us ... pub_max_us,
+//                  send_n, send_p50_us ...
+//   GET  /dist?name=send|pub → the latency distribution: "percentile value_us" lines
+//                  at 1 - 10^(-k/10) (k = 0, 1, ...) while the count resolves them
+//   POST /reset  → clears the counters and histograms (keeps fail_percent)
+//   POST /config?fail_percent=N → from now on, answer 500 to about N % of attempts
+//   GET  /last   → a recent body received
 //
-//   webhook_sink [--port=0] [--threads=2] [--max-seconds=1800]
+//   webhook_sink [--port=0] [--threads=2] [--max-seconds=1800] [--fail-percent=0]
 //
 // Prints "port <N>" on stdout once listening on 127.0.0.1.
 #include <time.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -79,9 +93,37 @@ std::string_view string_field(std::string_view body, std::string_view key) {
   return body.substr(p, e - p);
 }
 
+std::string_view header(const bench::Request& req, std::string_view name) {
+  if (auto it = req.find(name); it != req.end()) return it->value();
+  return {};
+}
+
+// FNV-1a over the parts, then the splitmix64 finalizer, for the deterministic choice
+// of failing attempts. Without the finalizer, attempts 1 and 2 of one message (which
+// differ in the last byte only) fail together about twice as often as independent
+// draws would.
+std::uint64_t attempt_hash(std::initializer_list<std::string_view> parts) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (auto part : parts) {
+    for (char c : part) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  }
+  h += 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
 struct Sink {
+  std::atomic<int> fail_percent{0};
   std::mutex mu;
   std::uint64_t count = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t retried_ok = 0;
   std::int64_t first_ns = 0;
   std::int64_t last_ns = 0;
   std::uint64_t dups = 0;
@@ -91,9 +133,26 @@ struct Sink {
   bench::Histogram send;
   std::string last_body;
 
+  // Whether this attempt is one of the fail_percent % answered with 500.
+  bool should_fail(const bench::Request& req) const {
+    int pct = fail_percent.load(std::memory_order_relaxed);
+    if (pct <= 0) return false;
+    std::string_view id = header(req, "webhook-id");
+    if (id.empty()) id = string_field(req.body(), "\"id\":\"");
+    auto h = attempt_hash({header(req, "x-subscription-id"), id, header(req, "x-delivery-attempt")});
+    return static_cast<int>(h % 100) < pct;
+  }
+
+  void on_failure() {
+    std::lock_guard lock(mu);
+    ++failed;
+  }
+
   void on_delivery(const bench::Request& req) {
     const std::int64_t now = realtime_ns();
     std::string_view body = req.body();
+    std::string_view attempt = header(req, "x-delivery-attempt");
+    const bool retry = !attempt.empty() && attempt != "1";
     std::int64_t pub_lat = -1, send_lat = -1;
     auto pa = string_field(body, "\"published_at\":\"");
     if (!pa.empty()) {
@@ -105,10 +164,10 @@ struct Sink {
       long long t = std::strtoll(body.data() + bt + 10, nullptr, 10);
       if (t > 0) send_lat = std::max<std::int64_t>(0, now - t);
     }
-    std::string_view sub;
-    if (auto it = req.find("x-subscription-id"); it != req.end()) sub = it->value();
+    std::string_view sub = header(req, "x-subscription-id");
     std::lock_guard lock(mu);
     if (count++ == 0) first_ns = now;
+    if (retry) ++retried_ok;
     last_ns = std::max(last_ns, now);
     if (pub_lat >= 0) pub.record(static_cast<std::uint64_t>(pub_lat));
     if (send_lat >= 0) send.record(static_cast<std::uint64_t>(send_lat));
@@ -143,8 +202,11 @@ struct Sink {
       firsts = false;
     }
     char head[512];
-    std::snprintf(head, sizeof head, "count=%llu\nfirst_ns=%lld\nlast_ns=%lld\ndups=%llu\nsubs=%zu\nmin_per_sub=%llu\n",
-                  static_cast<unsigned long long>(count), static_cast<long long>(first_ns),
+    std::snprintf(head, sizeof head,
+                  "count=%llu\nfailed=%llu\nretried_ok=%llu\nfirst_ns=%lld\nlast_ns=%lld\ndups=%llu\nsubs=%zu\n"
+                  "min_per_sub=%llu\n",
+                  static_cast<unsigned long long>(count), static_cast<unsigned long long>(failed),
+                  static_cast<unsigned long long>(retried_ok), static_cast<long long>(first_ns),
                   static_cast<long long>(last_ns), static_cast<unsigned long long>(dups), per_sub.size(),
                   static_cast<unsigned long long>(min_per_sub));
     std::string out = head;
@@ -153,9 +215,31 @@ struct Sink {
     return out;
   }
 
+  // The distribution as "percentile value_us" lines, for plotting: percentiles
+  // 1 - 10^(-k/10) while at least one recorded value lies beyond them, then 100.
+  std::string distribution(std::string_view name) {
+    std::lock_guard lock(mu);
+    const bench::Histogram& h = name == "pub" ? pub : send;
+    std::string out;
+    char line[64];
+    if (h.count() == 0) return out;
+    for (int k = 0; k <= 60; ++k) {
+      double tail = std::pow(10.0, -k / 10.0);  // 1 - q
+      if (tail * static_cast<double>(h.count()) < 1.0) break;
+      double q = 100.0 * (1.0 - tail);
+      std::snprintf(line, sizeof line, "%.6f %.1f\n", q, static_cast<double>(h.percentile(q)) / 1000.0);
+      out += line;
+    }
+    std::snprintf(line, sizeof line, "%.6f %.1f\n", 100.0, static_cast<double>(h.max()) / 1000.0);
+    out += line;
+    return out;
+  }
+
   void reset() {
     std::lock_guard lock(mu);
     count = 0;
+    failed = 0;
+    retried_ok = 0;
     first_ns = last_ns = 0;
     dups = 0;
     per_sub.clear();
@@ -170,27 +254,47 @@ struct Sink {
 int main(int argc, char** argv) {
   bench::ServerOptions o;
   o.threads = 2;
+  auto sink = std::make_unique<Sink>();
   for (int i = 1; i < argc; ++i) {
-    if (!bench::parse_server_flag(argv[i], o)) {
-      std::fprintf(stderr, "usage: %s [--port=N] [--threads=N] [--max-seconds=N]\n", argv[0]);
+    if (auto f = bench::flag_value(argv[i], "fail-percent")) {
+      sink->fail_percent = static_cast<int>(std::min(100ll, *f));
+    } else if (!bench::parse_server_flag(argv[i], o)) {
+      std::fprintf(stderr, "usage: %s [--port=N] [--threads=N] [--max-seconds=N] [--fail-percent=N]\n", argv[0]);
       return 2;
     }
   }
-  auto sink = std::make_unique<Sink>();
   auto handler = [&sink](bench::Request& req, bench::Response& res) {
     namespace http = bench::http;
     std::string_view target = req.target();
-    if (req.method() == http::verb::post && target != "/reset") {
+    std::string_view path = target.substr(0, target.find('?'));
+    if (req.method() == http::verb::post && path != "/reset" && path != "/config") {
+      if (sink->should_fail(req)) {
+        sink->on_failure();
+        res.result(http::status::internal_server_error);
+        return;
+      }
       sink->on_delivery(req);
       return;  // 200, empty body
     }
     res.set(http::field::content_type, "text/plain");
-    if (target == "/stats") {
+    if (path == "/stats") {
       res.body() = sink->stats();
-    } else if (target == "/reset") {
+    } else if (path == "/dist") {
+      res.body() = sink->distribution(target.find("name=pub") != std::string_view::npos ? "pub" : "send");
+    } else if (path == "/config") {
+      auto p = target.find("fail_percent=");
+      if (p == std::string_view::npos) {
+        res.result(http::status::bad_request);
+        res.body() = "want ?fail_percent=N\n";
+      } else {
+        int pct = std::atoi(std::string(target.substr(p + 13)).c_str());
+        sink->fail_percent = std::clamp(pct, 0, 100);
+        res.body() = "fail_percent=" + std::to_string(sink->fail_percent.load()) + "\n";
+      }
+    } else if (path == "/reset") {
       sink->reset();
       res.body() = "ok\n";
-    } else if (target == "/last") {
+    } else if (path == "/last") {
       std::lock_guard lock(sink->mu);
       res.body() = sink->last_body;
     } else {
