@@ -35,7 +35,8 @@ bench: deps
 fuzz:
 	@scripts/install-deps --fuzz
 	cmake --preset fuzz >/dev/null
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_publish_body fuzz_gzip_inflate fuzz_subscription_body
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_publish_body fuzz_gzip_inflate fuzz_subscription_body \
+	    fuzz_http_request fuzz_redis_reply fuzz_cidr fuzz_traceparent fuzz_channel_names
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
     so.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
     so.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
     so.max_connections = cfg.max_connections;
+    so.max_header_count = cfg.max_header_count;
+    so.max_url_bytes = cfg.max_url_bytes;
     so.error_response = [](int status, std::string_view msg) { return api::error_response(status, msg); };
     s->server = std::make_unique<http::Server>(s->ioc.get_executor(), so, s->router, counters);
     auto bound = s->server->listen();

@@ -80,6 +80,8 @@ constexpr OptionSpec kOptions[] = {
     {"request-timeout-ms", "MS", Arity::kOne, "", "a request must arrive whole within this (default 30000)"},
     {"idle-timeout-ms", "MS", Arity::kOne, "", "an idle keep-alive connection is closed after this (default 60000)"},
     {"max-connections", "N", Arity::kOne, "", "concurrent HTTP connections per process (default 10000)"},
+    {"max-header-count", "N", Arity::kOne, "", "header fields per request; more answer 431 (default 100)"},
+    {"max-url-bytes", "N", Arity::kOne, "", "request-target length (path and query); longer answers 414 (default 8192)"},
     {"max-inflight-publishes", "N", Arity::kOne, "", "beyond this many publishes answer 503 (default 4096)"},
     {"shutdown-timeout-ms", "MS", Arity::kOne, "", "in-flight work gets this long on SIGTERM (default 10000)"},
     {"delivery-lease-ms", "MS", Arity::kOne, "",
@@ -459,6 +461,8 @@ Config build(const Inputs& in) {
   number(in, "request-timeout-ms", c.request_timeout_ms, 1, kMaxU32);
   number(in, "idle-timeout-ms", c.idle_timeout_ms, 1, kMaxU32);
   number(in, "max-connections", c.max_connections, 1, kMaxU32);
+  number(in, "max-header-count", c.max_header_count, 1, kMaxU32);
+  number(in, "max-url-bytes", c.max_url_bytes, 1, kMaxU32);
   number(in, "max-inflight-publishes", c.max_inflight_publishes, 1, kMaxU32);
   number(in, "shutdown-timeout-ms", c.shutdown_timeout_ms, 0, kMaxU32);
   number(in, "delivery-lease-ms", c.delivery_lease_ms, 100, kMaxU32);

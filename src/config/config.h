@@ -77,6 +77,11 @@ struct Config {
   std::uint32_t idle_timeout_ms = 60000;
   // --max-connections, default 10000 concurrent HTTP connections per process.
   std::uint32_t max_connections = 10000;
+  // --max-header-count, default 100: a request with more header fields answers 431.
+  std::uint32_t max_header_count = 100;
+  // --max-url-bytes, default 8192: a longer request-target (path + query) answers 414.
+  // The request line also counts toward the 16 KiB header limit.
+  std::uint32_t max_url_bytes = 8192;
   // --max-inflight-publishes, default 4096 per process; beyond it publishes answer 503.
   std::uint32_t max_inflight_publishes = 4096;
   // --shutdown-timeout-ms, default 10000: in-flight work gets this long on SIGTERM.

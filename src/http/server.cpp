@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include "http/request_reader.h"
 #include "observe/log.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,12 +26,6 @@ struct Session {
   beast::tcp_stream* stream = nullptr;
   bool busy = false;
 };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -42,10 +37,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::list<Session> sessions;
   bool draining = false;
   std::function<void()> on_drained;
+  RequestLimits limits;
   std::shared_ptr<spdlog::logger> log = observe::logger("http");
 
   Impl(asio::any_io_executor e, ServerOptions o, const Router& r, ServerCounters& c)
-      : ex(std::move(e)), opts(std::move(o)), router(r), counters(c), acceptor(ex) {}
+      : ex(std::move(e)), opts(std::move(o)), router(r), counters(c), acceptor(ex) {
+    limits.max_body_bytes = opts.max_body_bytes;
+    limits.max_header_bytes = opts.max_header_bytes;
+    limits.max_header_count = opts.max_header_count;
+    limits.max_url_bytes = opts.max_url_bytes;
+  }
 
   Response error(int status, std::string_view message) const {
     if (opts.error_response) return opts.error_response(status, message);
@@ -71,21 +72,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       counters.accepted.fetch_add(1, std::memory_order_relaxed);
       asio::co_spawn(ex, session(std::move(sock)), asio::detached);
     }
-  }
-
-  Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
-    Request r;
-    r.method = std::string(in.method_string());
-    r.target = std::string(in.target());
-    auto q = r.target.find('?');
-    auto raw_path = std::string_view(r.target).substr(0, q);
-    r.path = std::string(raw_path);  // segments are decoded by the router
-    if (q != std::string::npos) r.query = r.target.substr(q + 1);
-    r.headers.reserve(16);
-    for (const auto& f : in) r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
-    r.body = std::move(in.body());
-    r.remote_address = remote;
-    return r;
   }
 
   asio::awaitable<void> write(beast::tcp_stream& stream, Response res, bool keep_alive, unsigned version, bool head) {
@@ -122,15 +108,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     bool first = true;
     for (;;) {
       if (draining) break;
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(opts.max_body_bytes);
-      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      RequestParser parser;
+      apply_limits(parser, limits);
       it->busy = false;
       stream.expires_after(first ? opts.request_timeout : opts.idle_timeout);
       first = false;
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
+      std::optional<Refusal> refusal;
       if (!hec) {
         it->busy = true;
+        refusal = check_header(parser, limits);
+      }
+      if (!hec && !refusal) {
         auto expect = parser.get()[bhttp::field::expect];
         if (beast::iequals(expect, "100-continue")) {
           bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
@@ -143,23 +132,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       if (hec) {
         it->busy = true;
-        int status = 0;
-        std::string msg;
-        if (hec == bhttp::error::body_limit) {
-          status = 413;
-          msg = "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes";
-        } else if (hec == bhttp::error::header_limit) {
-          status = 431;
-          msg = "request headers larger than " + std::to_string(opts.max_header_bytes) + " bytes";
-        } else if (hec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() && hec != bhttp::error::end_of_stream &&
-                   hec != bhttp::error::partial_message) {
-          status = 400;
-          msg = "malformed HTTP request: " + hec.message();
-        }
-        if (status != 0) {
-          auto res = error(status, msg);  // named: no non-trivial temporaries in co_await (g++ 12)
-          co_await write(stream, std::move(res), false, 11, false);
-        }
+        refusal = refusal_for(hec, parser, limits);
+        if (!refusal) break;  // the client went away, a timeout: nobody to answer
+      }
+      if (refusal) {
+        auto res = error(refusal->status, refusal->message);  // named: no non-trivial temporaries in co_await (g++ 12)
+        co_await write(stream, std::move(res), false, 11, false);
         break;
       }
       counters.requests.fetch_add(1, std::memory_order_relaxed);
@@ -167,7 +145,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       bool keep_alive = in.keep_alive() && !draining;
       unsigned version = in.version();
       bool head = in.method() == bhttp::verb::head;
-      Request req = to_request(in, remote);
+      Request req = to_request(parser, remote);
       Response res;
       auto m = router.match(req.method, req.path);
       if (m.status == 404) {

@@ -24,7 +24,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = any free port (see Server::port())
   std::size_t max_body_bytes = 1048576;
-  std::size_t max_header_bytes = 16384;  // request line + headers
+  std::size_t max_header_bytes = 16384;  // request line + headers → 431 (a request line alone over it → 414)
+  std::size_t max_header_count = 100;    // header fields → 431
+  std::size_t max_url_bytes = 8192;      // request-target → 414
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};
   std::uint32_t max_connections = 10000;  // across all shards (shared counter)

@@ -12,8 +12,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -146,6 +148,12 @@ class RawConnection {
     }
     return true;
   }
+  // What one recv() returns: a short answer on a keep-alive connection ("" on close).
+  std::string read_some() {
+    char buf[4096];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  }
   // Everything until the peer closes (or the 5 s receive timeout).
   std::string read_to_close() {
     std::string out;
@@ -161,6 +169,43 @@ class RawConnection {
  private:
   int fd_ = -1;
 };
+
+// A raw HTTP/1.1 answer (as raw_request returns it) split into status, headers and body.
+HttpResponse parse_raw_response(const std::string& raw) {
+  HttpResponse r;
+  const auto head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || head_end == std::string::npos) return r;  // status 0: no answer
+  r.status = std::stoi(raw.substr(9, 3));
+  std::size_t line = raw.find("\r\n") + 2;
+  while (line < head_end) {
+    const auto eol = raw.find("\r\n", line);
+    const std::string field = raw.substr(line, eol - line);
+    const auto colon = field.find(':');
+    if (colon != std::string::npos) {
+      std::string name = field.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = field.substr(field.find_first_not_of(' ', colon + 1));
+    }
+    line = eol + 2;
+  }
+  r.body = raw.substr(head_end + 4);
+  return r;
+}
+
+// GET `target` with exactly `fields` header fields (Host and Connection: close among
+// them), sent on a fresh connection; the answer as the server wrote it.
+HttpResponse get_raw(std::uint16_t port, const std::string& target, std::size_t fields = 2) {
+  std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  for (std::size_t i = 2; i < fields; ++i) request += "X-Field-" + std::to_string(i) + ": v\r\n";
+  request += "\r\n";
+  return parse_raw_response(raw_request(port, request, 3s));
+}
+
+// "/healthz?pad=aaa..." exactly `length` bytes long.
+std::string target_of_length(std::size_t length) {
+  const std::string base = "/healthz?pad=";
+  return base + std::string(length - base.size(), 'a');
+}
 
 // ---- flags ------------------------------------------------------------------------------
 
@@ -515,6 +560,113 @@ TEST(ServiceHttp, OversizedHeaderIs431) {
   auto ok = api.get("/healthz", {{"X-Big", std::string(8 * 1024, 'a')}});
   EXPECT_EQ(ok.status, 200);
   EXPECT_TRUE(svc.running());
+}
+
+TEST(ServiceHttp, TooManyHeaderFieldsIs431AndServiceKeepsServing) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url());
+  svc.start();
+  auto over = get_raw(svc.port(), "/healthz", 101);  // default --max-header-count 100
+  EXPECT_EQ(over.status, 431) << over.body;
+  expect_error_shape(over, "invalid_argument");
+  EXPECT_NE(over.body.find("100"), std::string::npos) << over.body;
+  EXPECT_EQ(get_raw(svc.port(), "/healthz", 100).status, 200);  // at the limit is fine
+  EXPECT_TRUE(svc.running());
+  EXPECT_EQ(status_of(svc.port(), "/healthz"), 200);  // a new connection is served
+}
+
+TEST(ServiceHttp, HeaderCountLimitComesFromTheFlag) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url(), options({"--max-header-count", "5"}, false));
+  svc.start();
+  auto over = get_raw(svc.port(), "/healthz", 6);
+  EXPECT_EQ(over.status, 431) << over.body;
+  expect_error_shape(over, "invalid_argument");
+  EXPECT_EQ(get_raw(svc.port(), "/healthz", 5).status, 200);
+  // Through the HTTP client as well (it adds Host and User-Agent of its own).
+  HttpClient api = svc.client();
+  HttpHeaders many;
+  for (int i = 0; i < 8; ++i) many.emplace_back("X-H" + std::to_string(i), "v");
+  auto r = api.get("/healthz", many);
+  EXPECT_EQ(r.status, 431) << r.body;
+  expect_error_shape(r, "invalid_argument");
+  EXPECT_EQ(status_of(svc.port(), "/healthz"), 200);
+}
+
+TEST(ServiceHttp, LongRequestTargetIs414AndServiceKeepsServing) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url());
+  svc.start();
+  EXPECT_EQ(get_raw(svc.port(), target_of_length(8192)).status, 200);  // default --max-url-bytes 8192
+  auto over = get_raw(svc.port(), target_of_length(8193));
+  EXPECT_EQ(over.status, 414) << over.body;
+  expect_error_shape(over, "invalid_argument");
+  EXPECT_EQ(status_of(svc.port(), "/healthz"), 200);
+  // A request line longer than the whole 16 KiB header limit is a target too long as well.
+  auto huge = get_raw(svc.port(), target_of_length(20000));
+  EXPECT_EQ(huge.status, 414) << huge.body;
+  expect_error_shape(huge, "invalid_argument");
+  EXPECT_TRUE(svc.running());
+  EXPECT_EQ(status_of(svc.port(), "/healthz"), 200);
+}
+
+TEST(ServiceHttp, UrlLimitComesFromTheVariable) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url(), options({}, false, {{"MESSAGING_MAX_URL_BYTES", "100"}}));
+  svc.start();
+  EXPECT_EQ(get_raw(svc.port(), target_of_length(100)).status, 200);
+  HttpClient api = svc.client();
+  auto r = api.get(target_of_length(101));
+  EXPECT_EQ(r.status, 414) << r.body;
+  expect_error_shape(r, "invalid_argument");
+  EXPECT_EQ(status_of(svc.port(), "/healthz"), 200);
+}
+
+TEST(ServiceHttp, ConnectionsOverMaxConnectionsAreRefusedAndServiceRecovers) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url(), options({"--max-connections", "4", "--threads", "2"}, false));
+  svc.start();
+  const std::string ping = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Four keep-alive connections, each answered once: all four are counted now. (Retried:
+  // the start-up health check's connection may not have been closed server-side yet.)
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto conn = std::make_unique<RawConnection>(svc.port());
+          if (!conn->send_all(ping) || conn->read_some().rfind("HTTP/1.1 200", 0) != 0) return false;
+          held.push_back(std::move(conn));
+          return true;
+        },
+        3s))
+        << "connection " << i << " within the limit was not served";
+  }
+  // A flood beyond the limit: each is accepted by the kernel, then closed unanswered.
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 20; ++i) flood.push_back(std::make_unique<RawConnection>(svc.port()));
+  for (std::size_t i = 0; i < flood.size(); ++i) {
+    flood[i]->send_all(ping);  // may fail once the server has closed it
+    auto t0 = Clock::now();
+    EXPECT_EQ(flood[i]->read_to_close(), "") << "connection " << i << " over the limit was served";
+    EXPECT_LT(elapsed_ms(t0), 2000) << "connection " << i << " over the limit was left open";
+  }
+  // The ones within the limit still work.
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    ASSERT_TRUE(held[i]->send_all(ping));
+    EXPECT_EQ(held[i]->read_some().rfind("HTTP/1.1 200", 0), 0u) << "held connection " << i;
+  }
+  EXPECT_TRUE(svc.running());
+  flood.clear();
+  held.clear();
+  // Once they close, new connections are served again.
+  EXPECT_TRUE(eventually([&] { return status_of(svc.port(), "/healthz") == 200; }, 3s));
+  HttpClient api = svc.client();
+  EXPECT_EQ(api.get("/healthz").status, 200);
 }
 
 TEST(ServiceHttp, SlowClientIsCutOffAfterRequestTimeout) {

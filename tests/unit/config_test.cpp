@@ -89,6 +89,8 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(c.request_timeout_ms, 30000u);
   EXPECT_EQ(c.idle_timeout_ms, 60000u);
   EXPECT_EQ(c.max_connections, 10000u);
+  EXPECT_EQ(c.max_header_count, 100u);
+  EXPECT_EQ(c.max_url_bytes, 8192u);
   EXPECT_EQ(c.max_inflight_publishes, 4096u);
   EXPECT_EQ(c.shutdown_timeout_ms, 10000u);
   EXPECT_EQ(c.max_subscriptions, 10000u);
@@ -176,6 +178,8 @@ const OptionCase kOptionCases[] = {
     {"request-timeout-ms", "1000", [](const Config& c) { EXPECT_EQ(c.request_timeout_ms, 1000u); }},
     {"idle-timeout-ms", "2000", [](const Config& c) { EXPECT_EQ(c.idle_timeout_ms, 2000u); }},
     {"max-connections", "64", [](const Config& c) { EXPECT_EQ(c.max_connections, 64u); }},
+    {"max-header-count", "20", [](const Config& c) { EXPECT_EQ(c.max_header_count, 20u); }},
+    {"max-url-bytes", "2048", [](const Config& c) { EXPECT_EQ(c.max_url_bytes, 2048u); }},
     {"max-inflight-publishes", "8", [](const Config& c) { EXPECT_EQ(c.max_inflight_publishes, 8u); }},
     {"shutdown-timeout-ms", "0", [](const Config& c) { EXPECT_EQ(c.shutdown_timeout_ms, 0u); }},
     {"max-subscriptions", "7", [](const Config& c) { EXPECT_EQ(c.max_subscriptions, 7u); }},
@@ -348,6 +352,8 @@ TEST(ConfigTest, BadNumbers) {
   expect_error(run({"--max-batch-messages", "0"}), "--max-batch-messages: '0' is out of range");
   expect_error(run({"--redis-timeout-ms", "0"}), "--redis-timeout-ms: '0' is out of range");
   expect_error(run({"--webhook-pool-size", "0"}), "--webhook-pool-size: '0' is out of range");
+  expect_error(run({"--max-header-count", "0"}), "--max-header-count: '0' is out of range");
+  expect_error(run({}, {{"MESSAGING_MAX_URL_BYTES", "0"}}), "MESSAGING_MAX_URL_BYTES: '0' is out of range");
 }
 
 TEST(ConfigTest, BadNumberFromVariableNamesTheVariable) {
