@@ -186,7 +186,9 @@ std::optional<OtlpEndpoint> parse_otlp_endpoint(std::string_view url, std::strin
   }
   const boost::urls::url_view& u = *parsed;
   OtlpEndpoint ep;
-  ep.url = std::string(url);
+  boost::urls::url shown(u);
+  shown.remove_userinfo();  // never sent, never logged
+  ep.url = std::string(shown.buffer());
   if (u.scheme_id() == boost::urls::scheme::https) {
     ep.tls = true;
   } else if (u.scheme_id() != boost::urls::scheme::http) {

@@ -52,7 +52,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Where spans are POSTed: an http:// or https:// URL taken apart.
 struct OtlpEndpoint {
-  std::string url;          // the full URL, for logs
+  std::string url;          // the URL without userinfo, for logs
   bool tls = false;         // https
   std::string host;         // lower case; IPv6 without brackets
   std::uint16_t port = 0;   // 80 / 443 unless given

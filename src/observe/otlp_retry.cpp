@@ -77,7 +77,8 @@ RetryStep next_step(const OtlpRetryPolicy& policy, int attempt, const ExportTry&
     return give_up("collector answered " + std::to_string(result.status) + " (not retryable)");
   }
   if (attempt >= policy.max_attempts) {
-    return give_up(what_failed(result) + "; gave up after " + std::to_string(attempt) + " tries");
+    return give_up(what_failed(result) + "; gave up after " + std::to_string(attempt) +
+                   (attempt == 1 ? " try" : " tries"));
   }
   RetryStep step;
   step.action = RetryStep::Action::retry;

@@ -114,6 +114,16 @@ TEST(OtlpConfig, Ipv6Endpoint) {
   EXPECT_EQ(ep->host_header, "[::1]:4318");
 }
 
+TEST(OtlpConfig, UserinfoIsNeitherSentNorShown) {
+  std::string error;
+  auto ep = parse_otlp_endpoint("http://user:secret@collector:4318/v1/traces#frag", error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_EQ(ep->url.find("secret"), std::string::npos);
+  EXPECT_EQ(ep->url.find("user"), std::string::npos);
+  EXPECT_EQ(ep->host_header, "collector:4318");
+  EXPECT_EQ(ep->target, "/v1/traces");
+}
+
 TEST(OtlpConfig, OffSwitches) {
   const Env on = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"}};
   EXPECT_TRUE(config(on).enabled());
