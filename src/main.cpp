@@ -11,6 +11,8 @@
 #include "messaging/redis_keys.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "observe/otlp_exporter.h"
+#include "observe/tracer.h"
 #include "publish/channel_reader.h"
 #include "publish/event_publisher.h"
 #include "redis/connection.h"
@@ -30,6 +32,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -82,6 +85,27 @@ int main(int argc, char** argv) {
     std::cerr << "messaging_service: --redis-url: cannot parse '" << cfg.redis_url << "'\n";
     return 2;
   }
+
+  // Tracing: OTEL_* variables (docs/observability.md); no endpoint, no exporter.
+  auto otel = observe::otlp_config_from_env(observe::process_environment(),
+                                            {std::string(config::kVersion), cfg.instance_id});
+  for (const auto& w : otel.warnings) log->warn("tracing: {}", w);
+  std::unique_ptr<observe::OtlpExporter> exporter;
+  if (otel.enabled()) {
+    try {
+      exporter = std::make_unique<observe::OtlpExporter>(otel);
+    } catch (const std::exception& e) {
+      std::cerr << "messaging_service: tracing: " << e.what() << "\n";
+      return 2;
+    }
+    log->info("tracing: exporting spans to {}", otel.endpoint->url);
+  }
+  observe::Tracer::Sink sink;
+  if (exporter) sink = [e = exporter.get()](observe::SpanData span) { e->export_span(std::move(span)); };
+  observe::Tracer::get().configure(std::move(sink),
+                                   [sampler = otel.sampler](const observe::TraceId& id, std::optional<bool> parent) {
+                                     return observe::should_sample(sampler, id, parent);
+                                   });
 
   api::ProcessState process;
   subscribe::DispatcherCounters delivery_counters;
@@ -217,6 +241,10 @@ int main(int argc, char** argv) {
   }
   main_ioc.run();
   for (auto& t : threads) t.join();
+  if (exporter) {
+    observe::Tracer::get().configure({}, {});
+    exporter->shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2));  // flush what is queued
+  }
   log->info("stopped");
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "observe/tracer.h"
 
+#include "observe/trace_context.h"
+
 #include <chrono>
 #include <random>
 
@@ -36,65 +38,31 @@ bool all_zero(const std::array<std::uint8_t, N>& a) {
   return true;
 }
 
-template <std::size_t N>
-void append_hex(std::string& out, const std::array<std::uint8_t, N>& a) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (auto b : a) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // upper case is invalid in traceparent
-}
-
-template <std::size_t N>
-bool parse_hex(std::string_view text, std::array<std::uint8_t, N>& out) {
-  if (text.size() != 2 * N) return false;
-  for (std::size_t i = 0; i < N; ++i) {
-    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<SpanContext> from_traceparent(std::string_view tp, std::string_view tracestate) {
-  // version 00 exactly; a later version may append fields after a '-'.
-  if (tp.size() < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return std::nullopt;
-  std::array<std::uint8_t, 1> version{}, flags{};
-  if (!parse_hex(tp.substr(0, 2), version) || version[0] == 0xff) return std::nullopt;
-  if (version[0] == 0 && tp.size() != 55) return std::nullopt;
-  if (tp.size() > 55 && tp[55] != '-') return std::nullopt;
+  auto parsed = parse_traceparent(tp);  // the W3C rules, fuzzed (trace_context.h)
+  if (!parsed) return std::nullopt;
   SpanContext ctx;
-  if (!parse_hex(tp.substr(3, 32), ctx.trace_id) || !parse_hex(tp.substr(36, 16), ctx.span_id) ||
-      !parse_hex(tp.substr(53, 2), flags) || !ctx.valid()) {
-    return std::nullopt;
+  ctx.trace_id = parsed->trace_id;
+  ctx.span_id = parsed->span_id;
+  ctx.flags = parsed->flags & kSampledFlag;
+  // An invalid tracestate is dropped whole; a valid one is propagated, truncated as the spec allows.
+  if (auto state = parse_tracestate(tracestate); state && !state->members.empty()) {
+    truncate_tracestate(*state);
+    ctx.trace_state = format_tracestate(*state);
   }
-  ctx.flags = flags[0];
-  ctx.trace_state = std::string(tracestate);
   return ctx;
 }
 
 bool SpanContext::valid() const { return !all_zero(trace_id) && !all_zero(span_id); }
 
 std::string to_traceparent(const SpanContext& ctx) {
-  std::string out;
-  out.reserve(55);
-  out += "00-";
-  append_hex(out, ctx.trace_id);
-  out += '-';
-  append_hex(out, ctx.span_id);
-  out += '-';
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += kHex[ctx.flags >> 4];
-  out += kHex[ctx.flags & 0xf];
-  return out;
+  TraceContext tc;
+  tc.trace_id = ctx.trace_id;
+  tc.span_id = ctx.span_id;
+  tc.flags = ctx.flags;
+  return format_traceparent(tc);
 }
 
 Tracer& Tracer::get() {

@@ -150,7 +150,9 @@ boost::asio::awaitable<std::vector<PublishOutcome>> EventPublisher::publish_batc
     if (msgs.size() == 1) span.set("messaging.destination.name", msgs.front().channel);
     if (msgs.size() != 1) span.set("messaging.batch.message_count", static_cast<std::int64_t>(msgs.size()));
   }
-  const std::string stored_context = observe::to_traceparent(ctx);
+  // Stored with each message as "<traceparent>[ <tracestate>]" (field "t").
+  const std::string stored_context =
+      observe::to_traceparent(ctx) + (ctx.trace_state.empty() ? std::string() : " " + ctx.trace_state);
   const auto started = std::chrono::steady_clock::now();
   std::vector<PublishOutcome> out(msgs.size());
   InflightSlot slot(inflight_, static_cast<std::uint32_t>(msgs.size()), opts_.max_inflight);

@@ -14,7 +14,7 @@ namespace ms::publish {
 // ARGV[8] pub/sub channel of the live mirror
 // ARGV[9] idempotency record prefix "<message id> <published_at ms> "
 // ARGV[10] minimum entry id kept (retention by age), '' for none
-// ARGV[11] the publish's W3C traceparent, stored so deliveries continue its trace
+// ARGV[11] the publish span's "<traceparent>[ <tracestate>]", stored so deliveries continue its trace
 // Returns {1, entry id} when stored, {0, idempotency record} for a repeat.
 inline constexpr const char* kPublishScript = R"lua(
 if KEYS[3] then

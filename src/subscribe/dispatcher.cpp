@@ -180,7 +180,9 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           auto n = room();
           if (n == 0) break;
           std::string name = ch;
-          co_await claim_due(std::move(name), n);
+          // A full batch means more may be due: look again as soon as there is room
+          // (each finished delivery pokes), not one poll interval later.
+          if (co_await claim_due(std::move(name), n) == n) next_due_ms = 0;
         }
       }
       for (auto& [ch, st] : channels) {
@@ -211,13 +213,14 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       co_return count;
     }
 
-    asio::awaitable<void> claim_due(std::string ch, std::size_t n) {
+    // Returns how many due entries Redis handed over (held ones included).
+    asio::awaitable<std::size_t> claim_due(std::string ch, std::size_t n) {
       auto now = unix_ms_now();
       std::vector<std::string> ks{d.keys.log(ch), d.keys.retry(ch, sub.id), d.keys.attempts(ch, sub.id)};
       std::vector<std::string> args{sub.id, d.opts.instance_id, std::to_string(now), std::to_string(n),
                                     std::to_string(lease_due(now))};
       auto r = co_await redis::run_script(d.redis, d.claim_script, std::move(ks), std::move(args));
-      if (!r || r->is_error()) co_return;
+      if (!r || r->is_error()) co_return 0;
       for (const auto& item : r->elements) {
         if (item.elements.size() != 3) continue;
         const auto& id = item.elements[0].str;
@@ -225,6 +228,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         auto attempts = static_cast<std::uint32_t>(item.elements[2].as_int().value_or(0));
         take(ch, id, item.elements[1], attempts);
       }
+      co_return r->elements.size();
     }
 
     // An entry is ours now: decode it and deliver it (or queue it behind its key).
@@ -254,7 +258,12 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       dv.key = env->key;
       dv.attributes = std::move(env->attributes);
       dv.published_at_ms = env->published_at_ms;
-      if (auto* t = entry_field(fields, "t")) dv.publish_span = observe::from_traceparent(*t);
+      if (auto* t = entry_field(fields, "t")) {  // "<traceparent>[ <tracestate>]"
+        const auto space = t->find(' ');
+        const std::string_view tp = std::string_view(*t).substr(0, space);
+        const std::string_view ts = space == std::string::npos ? std::string_view() : std::string_view(*t).substr(space + 1);
+        dv.publish_span = observe::from_traceparent(tp, ts);
+      }
       if (attempts > 0 && sub.ack_mode == AckMode::explicit_ack) note_expired_deadline(dv.message_id);
       if (!filter_matches(sub, dv.attributes)) {
         ack(ch, entry_id);
