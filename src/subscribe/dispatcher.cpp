@@ -142,6 +142,17 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     std::deque<Delivery> parked;                            // read while paused/disabled
     std::unordered_set<std::string> held;                   // channel + ' ' + entry id, in memory
     asio::steady_timer wake;
+    std::unordered_set<asio::steady_timer*> backoffs;  // ordered retries waiting in place
+    struct BackoffEntry {  // a timer is in `backoffs` while it is awaited
+      std::unordered_set<asio::steady_timer*>& set;
+      asio::steady_timer* timer;
+      BackoffEntry(std::unordered_set<asio::steady_timer*>& s, asio::steady_timer& t) : set(s), timer(&t) {
+        set.insert(timer);
+      }
+      ~BackoffEntry() { set.erase(timer); }
+      BackoffEntry(const BackoffEntry&) = delete;
+      BackoffEntry& operator=(const BackoffEntry&) = delete;
+    };
     bool stopped = false;   // deleted or cancelled: drop everything, results included
     bool draining = false;  // shutting down: read nothing new, finish what is in flight
     std::int64_t next_due_ms = 0;
@@ -150,7 +161,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
 
     void poke() { wake.cancel(); }
 
-    // Shutting down (drain) or deleted/cancelled (drop): the loop ends.
+    // Shutting down (drain) or deleted/cancelled (drop): the loop ends, and ordered
+    // retries waiting in place stop waiting (their retry is already in Redis).
     void halt(bool drop) {
       if (drop) {
         stopped = true;
@@ -158,6 +170,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         draining = true;
       }
       poke();
+      for (auto* t : backoffs) t->cancel();
     }
 
     void add_channel(const std::string& ch) {
@@ -430,7 +443,11 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           co_await schedule_retry(dv, decision.due_ms + d.opts.lease.count(), attempt);
           asio::steady_timer t(d.ex);
           t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, decision.due_ms - now)));
-          co_await t.async_wait(kUseTuple);
+          if (stopped || draining) break;
+          {
+            BackoffEntry entry(backoffs, t);
+            co_await t.async_wait(kUseTuple);
+          }
           if (!stopped && !draining && !active()) {
             // Paused or disabled during the wait: the message keeps the head of its
             // key's queue (and its lease) and is sent again on resume.
