@@ -21,7 +21,7 @@ run: deps build
 test: deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(CTEST_JOBS) --timeout 300
 
-# The unit and integration tests under ASan+UBSan.
+# The unit and integration tests under ASan+UBSan (Debug); .ci/run runs it after `make test`.
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build build-asan -j$(JOBS)

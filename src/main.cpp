@@ -58,15 +58,9 @@ struct Shard {
   std::unique_ptr<api::ShardSampler> sampler;
 };
 
-// Calls done once the shard has no delivery in flight (polled: shutdown only).
-void wait_idle(Shard& s, std::function<void()> done) {
-  if (s.dispatcher->in_flight() == 0) {
-    done();
-    return;
-  }
-  auto t = std::make_shared<asio::steady_timer>(s.ioc, std::chrono::milliseconds(20));
-  t->async_wait([&s, t, done = std::move(done)](boost::system::error_code) mutable { wait_idle(s, std::move(done)); });
-}
+// Once everything is closed, a shard's dispatcher tasks unwind within a few turns
+// of its loop; this bounds that wait should one of them be stuck (a bug).
+constexpr std::chrono::milliseconds kUnwindGrace{2000};
 
 }  // namespace
 
@@ -192,20 +186,34 @@ int main(int argc, char** argv) {
     s->sampler->start();
   }
 
-  // Shutdown: stop accepting, let in-flight requests finish, bounded by the deadline.
+  // Shutdown: stop accepting and reading; in-flight requests and deliveries finish
+  // (deliveries acknowledged in Redis); then each shard closes everything and stops
+  // once its dispatcher's tasks have ended. The deadline cuts the first part short.
   auto& main_ioc = shards[0]->ioc;
   asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
   asio::steady_timer deadline(main_ioc);
   auto remaining = std::make_shared<std::atomic<std::size_t>>(shards.size());
-  auto stop_all = [&shards] {
+  bool closing = false;  // main_ioc only
+  auto stop_all = [&shards, &closing, &log] {
+    if (closing) return;
+    closing = true;
     for (auto& s : shards) {
-      asio::post(s->ioc, [sp = s.get()] {
+      asio::post(s->ioc, [sp = s.get(), &log] {
         sp->server->abort();
         sp->sampler->stop();
-        sp->dispatcher->stop();
-        sp->webhooks->close_all();
-        sp->redis->stop();
-        sp->ioc.stop();
+        sp->dispatcher->cancel();   // deliveries still in flight are abandoned (their leases bring them back)
+        sp->webhooks->close_all();  // so their requests fail now
+        sp->redis->stop();          // and so do their Redis calls
+        auto grace = std::make_shared<asio::steady_timer>(sp->ioc, kUnwindGrace);
+        grace->async_wait([sp, grace, &log](boost::system::error_code ec) {
+          if (ec) return;
+          log->warn("delivery tasks still running {} ms after close; stopping anyway", kUnwindGrace.count());
+          sp->ioc.stop();
+        });
+        sp->dispatcher->stop([sp, grace] {
+          grace->cancel();
+          sp->ioc.stop();
+        });
       });
     }
   };
@@ -222,15 +230,16 @@ int main(int argc, char** argv) {
     });
     for (auto& s : shards) {
       asio::post(s->ioc, [&, sp = s.get()] {
-        sp->dispatcher->stop();  // reads nothing new; in-flight deliveries finish and acknowledge
-        sp->server->shutdown([&, sp] {
-          wait_idle(*sp, [&] {
-            if (remaining->fetch_sub(1) == 1) asio::post(main_ioc, [&] {
-                deadline.cancel();
-                stop_all();
-              });
-          });
-        });
+        // The shard is idle once both its server and its dispatcher are (shard thread only).
+        auto parts = std::make_shared<int>(2);
+        auto part_done = [&, parts] {
+          if (--*parts == 0 && remaining->fetch_sub(1) == 1) asio::post(main_ioc, [&] {
+              deadline.cancel();
+              stop_all();
+            });
+        };
+        sp->dispatcher->stop(part_done);  // reads nothing new; in-flight deliveries finish and acknowledge
+        sp->server->shutdown(part_done);
       });
     }
   });

@@ -2,6 +2,7 @@
 
 #include "base/clock.h"
 #include "base/random.h"
+#include "base/task_group.h"
 #include "messaging/channel_name.h"
 #include "messaging/envelope.h"
 #include "messaging/stored_entry.h"
@@ -16,13 +17,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <openssl/rand.h>
 
 #include <deque>
+#include <exception>
 #include <map>
 #include <random>
 #include <unordered_map>
@@ -87,15 +88,35 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   redis::Script retry_script{kRetryScript};
   std::unordered_map<std::string, std::shared_ptr<Worker>> workers;
   asio::steady_timer tick;
+  // Every coroutine of the dispatcher, and every Redis write whose answer it still
+  // owes (acks, stats): stop() waits for the group to be empty.
+  TaskGroup tasks;
   bool stopped = false;
-  std::size_t in_flight_total = 0;
   std::mt19937_64 rng{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log = observe::logger("delivery");
 
   Impl(asio::any_io_executor e, redis::Connection& r, redis::ConnectionOptions ps, messaging::RedisKeys k,
        http::WebhookClient& w, DispatcherOptions o, DispatcherCounters& c)
       : ex(e), redis(r), pubsub(e, std::move(ps)), keys(k), store(r, k), webhooks(w), opts(std::move(o)), counters(c),
-        tick(e) {}
+        tick(e), tasks(e) {}
+
+  // Runs `task` as one of the dispatcher's tasks; `keep` stays alive until it ends.
+  void spawn(asio::awaitable<void> task, std::shared_ptr<void> keep) {
+    asio::co_spawn(ex, std::move(task),
+                   [keep = std::move(keep), token = tasks.enter(), log = log](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       log->error("delivery task failed: {}", x.what());
+                     } catch (...) {
+                       log->error("delivery task failed");
+                     }
+                   });
+  }
+
+  // A Redis write whose answer nobody waits for, but stop() does.
+  void write(redis::Command cmd) { redis.exec_async(std::move(cmd), [token = tasks.enter()](auto) {}); }
 
   bool owns(const std::string& id) const {
     return std::hash<std::string>{}(id) % std::max(1u, opts.shard_count) == opts.shard_index;
@@ -123,7 +144,18 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     std::deque<Delivery> parked;                            // read while paused/disabled
     std::unordered_set<std::string> held;                   // channel + ' ' + entry id, in memory
     asio::steady_timer wake;
-    bool stopped = false;   // deleted: drop everything, results included
+    std::unordered_set<asio::steady_timer*> backoffs;  // ordered retries waiting in place
+    struct BackoffEntry {  // a timer is in `backoffs` while it is awaited
+      std::unordered_set<asio::steady_timer*>& set;
+      asio::steady_timer* timer;
+      BackoffEntry(std::unordered_set<asio::steady_timer*>& s, asio::steady_timer& t) : set(s), timer(&t) {
+        set.insert(timer);
+      }
+      ~BackoffEntry() { set.erase(timer); }
+      BackoffEntry(const BackoffEntry&) = delete;
+      BackoffEntry& operator=(const BackoffEntry&) = delete;
+    };
+    bool stopped = false;   // deleted or cancelled: drop everything, results included
     bool draining = false;  // shutting down: read nothing new, finish what is in flight
     std::int64_t next_due_ms = 0;
     DeliverySeries series;  // removed when the last coroutine using it has ended
@@ -133,6 +165,18 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     ~Worker() { series.remove(); }
 
     void poke() { wake.cancel(); }
+
+    // Shutting down (drain) or deleted/cancelled (drop): the loop ends, and ordered
+    // retries waiting in place stop waiting (their retry is already in Redis).
+    void halt(bool drop) {
+      if (drop) {
+        stopped = true;
+      } else {
+        draining = true;
+      }
+      poke();
+      for (auto* t : backoffs) t->cancel();
+    }
 
     void add_channel(const std::string& ch) {
       auto [it, inserted] = channels.try_emplace(ch);
@@ -318,25 +362,25 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
 
     void launch(Delivery dv) {
       ++in_flight;
-      ++d.in_flight_total;
       DeliveryMetrics::get().in_flight.Increment();
-      asio::co_spawn(d.ex, deliver(std::move(dv)), asio::detached);
+      d.spawn(deliver(std::move(dv)), shared_from_this());
     }
 
     void stat_incr(const char* field) {
       if (stopped) return;
-      d.redis.exec_async(redis::Command{"HINCRBY", d.keys.sub_stats(sub.id), field, "1"}, [](auto) {});
+      d.write(redis::Command{"HINCRBY", d.keys.sub_stats(sub.id), field, "1"});
     }
 
     void ack(const std::string& ch, const std::string& entry_id) {
       auto cmd = d.ack_script.evalsha({d.keys.log(ch), d.keys.retry(ch, sub.id), d.keys.attempts(ch, sub.id)},
                                       {sub.id, entry_id});
-      d.redis.exec_async(std::move(cmd), [self = shared_from_this(), ch, entry_id](Result<redis::Reply> r) {
+      d.redis.exec_async(std::move(cmd), [self = shared_from_this(), ch, entry_id,
+                                          token = d.tasks.enter()](Result<redis::Reply> r) {
         if (redis::is_noscript(r)) {
           auto full = self->d.ack_script.eval(
               {self->d.keys.log(ch), self->d.keys.retry(ch, self->sub.id), self->d.keys.attempts(ch, self->sub.id)},
               {self->sub.id, entry_id});
-          self->d.redis.exec_async(std::move(full), [](auto) {});
+          self->d.write(std::move(full));
         }
       });
     }
@@ -388,9 +432,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
 
     void record_error(std::int64_t now, int status, const std::string& message) {
       if (stopped) return;
-      d.redis.exec_async(redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_error_at", std::to_string(now),
-                                        "last_error_status", std::to_string(status), "last_error_message", message},
-                         [](auto) {});
+      d.write(redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_error_at", std::to_string(now),
+                             "last_error_status", std::to_string(status), "last_error_message", message});
     }
 
     asio::awaitable<void> deliver(Delivery dv) {
@@ -436,7 +479,11 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           co_await schedule_retry(dv, decision.due_ms + d.opts.lease.count(), attempt);
           asio::steady_timer t(d.ex);
           t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, decision.due_ms - now)));
-          co_await t.async_wait(kUseTuple);
+          if (stopped || draining) break;
+          {
+            BackoffEntry entry(backoffs, t);
+            co_await t.async_wait(kUseTuple);
+          }
           if (!stopped && !draining && !active()) {
             // Paused or disabled during the wait: the message keeps the head of its
             // key's queue (and its lease) and is sent again on resume.
@@ -514,8 +561,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         case Decision::Action::ack:
           ack(dv.channel, dv.entry_id);
           stat_incr("delivered");
-          d.redis.exec_async(
-              redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)}, [](auto) {});
+          d.write(redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)});
           d.counters.delivered.fetch_add(1, std::memory_order_relaxed);
           break;
         case Decision::Action::await_ack: {
@@ -523,8 +569,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           co_await schedule_retry(dv, decision.due_ms, attempt);
           redis::Command map{"HSET", d.keys.awaiting(sub.id), dv.message_id, dv.channel + " " + dv.entry_id};
           co_await d.redis.exec(std::move(map));
-          d.redis.exec_async(
-              redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)}, [](auto) {});
+          d.write(redis::Command{"HSET", d.keys.sub_stats(sub.id), "last_delivery_at", std::to_string(now)});
           break;
         }
         case Decision::Action::retry:
@@ -574,7 +619,6 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     // keep: the message stays held in memory, to be sent again when the subscription is active.
     void finish(const Delivery& dv, const Decision& decision, bool keep = false) {
       --in_flight;
-      --d.in_flight_total;
       DeliveryMetrics::get().in_flight.Decrement();
       bool keep_in_memory = (keep || decision.action == Decision::Action::disable) && !stopped;
       if (!keep_in_memory) held.erase(dv.channel + ' ' + dv.entry_id);
@@ -635,14 +679,14 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   }
 
   void upsert(Subscription s) {
-    if (!owns(s.id)) return;
+    if (stopped || !owns(s.id)) return;
     auto it = workers.find(s.id);
     if (it == workers.end()) {
       auto w = std::make_shared<Worker>(*this, s);
       if (!messaging::is_pattern(s.channel)) w->add_channel(s.channel);
       listen(s.channel, +1);
       workers.emplace(s.id, w);
-      asio::co_spawn(ex, w->run(), asio::detached);
+      spawn(w->run(), w);
       log->info("subscription {} on {} served by this shard", s.id, s.channel);
       return;
     }
@@ -656,8 +700,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   void drop(const std::string& id) {
     auto it = workers.find(id);
     if (it == workers.end()) return;
-    it->second->stopped = true;
-    it->second->poke();
+    it->second->halt(true);
     listen(it->second->sub.channel, -1);
     workers.erase(it);
     log->info("subscription {} removed", id);
@@ -712,7 +755,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     if (m.channel == keys.control()) {
       auto space = m.payload.find(' ');
       if (space == std::string::npos) return;
-      asio::co_spawn(ex, reload_one(m.payload.substr(space + 1)), asio::detached);
+      spawn(reload_one(m.payload.substr(space + 1)), shared_from_this());
       return;
     }
     const auto& p = keys.prefix();
@@ -746,33 +789,44 @@ Dispatcher::Dispatcher(asio::any_io_executor ex, redis::Connection& redis, redis
     : impl_(std::make_shared<Impl>(ex, redis, std::move(pubsub), std::move(keys), webhooks, std::move(options),
                                    counters)) {}
 
-Dispatcher::~Dispatcher() { stop(); }
+Dispatcher::~Dispatcher() {
+  cancel();
+  impl_->workers.clear();  // a worker keeps the Impl alive (Worker::keep); tasks still suspended keep theirs
+}
 
 void Dispatcher::start() {
-  auto impl = impl_;
-  impl->pubsub.on_message([impl](const redis::PubSubMessage& m) { impl->on_message(m); });
-  impl->pubsub.subscribe(impl->keys.control());  // mirrors are subscribed per subscription (listen)
-  impl->pubsub.on_connect([impl] {
-    // Back after a disconnect: reload everything and read every channel again.
-    asio::co_spawn(impl->ex, impl->reload_all(), asio::detached);
+  // Weak: the subscriber is the Impl's own member, a strong capture would be a cycle.
+  std::weak_ptr<Impl> weak = impl_;
+  impl_->pubsub.on_message([weak](const redis::PubSubMessage& m) {
+    if (auto impl = weak.lock()) impl->on_message(m);
   });
-  impl->pubsub.start();
-  asio::co_spawn(impl->ex, impl->loop(), asio::detached);
+  impl_->pubsub.subscribe(impl_->keys.control());  // mirrors are subscribed per subscription (listen)
+  impl_->pubsub.on_connect([weak] {
+    // Back after a disconnect: reload everything and read every channel again.
+    if (auto impl = weak.lock(); impl && !impl->stopped) impl->spawn(impl->reload_all(), impl);
+  });
+  impl_->pubsub.start();
+  impl_->spawn(impl_->loop(), impl_);
 }
 
-void Dispatcher::stop() {
+void Dispatcher::stop(std::function<void()> done) {
   auto& i = *impl_;
-  if (i.stopped) return;
-  i.stopped = true;
-  i.pubsub.stop();
-  i.tick.cancel();
-  for (auto& [id, w] : i.workers) {
-    w->draining = true;  // in-flight deliveries still finish and acknowledge
-    w->poke();
+  if (!i.stopped) {
+    i.stopped = true;
+    i.pubsub.stop();
+    i.tick.cancel();
+    for (auto& [id, w] : i.workers) w->halt(false);  // in-flight deliveries still finish and acknowledge
   }
-  i.workers.clear();
+  std::weak_ptr<Impl> weak = impl_;
+  i.tasks.on_empty([weak, done = std::move(done)] {
+    if (auto impl = weak.lock()) impl->workers.clear();  // every worker has ended
+    if (done) done();
+  });
 }
 
-std::size_t Dispatcher::in_flight() const { return impl_->in_flight_total; }
+void Dispatcher::cancel() {
+  stop({});
+  for (auto& [id, w] : impl_->workers) w->halt(true);
+}
 
 }  // namespace ms::subscribe

@@ -9,6 +9,13 @@
 // missed notification would hide. docs/delivery.md tells the whole path.
 //
 // Threading: one per shard, everything on that shard's executor.
+//
+// Lifecycle: every coroutine it starts (its loop, a worker per subscription, a
+// delivery per message) and every Redis write it does not wait for (acks,
+// stats) is a task of one TaskGroup. stop() stops reading and reports when the
+// group is empty; cancel() makes what is left end as soon as the calls it waits
+// for return (the owner closes the webhook client and the Redis connection for
+// that). The owner bounds the wait: see main.cpp's shutdown.
 #pragma once
 
 #include "http/webhook_client.h"
@@ -52,9 +59,13 @@ class Dispatcher {
   ~Dispatcher();
 
   void start();
-  // Stops reading; in-flight deliveries finish (their leases cover them otherwise).
-  void stop();
-  std::size_t in_flight() const;
+  // Stops reading; in-flight deliveries finish and are acknowledged. `done` runs
+  // on the executor once every task has ended (every ack answered by Redis). May
+  // be called again, e.g. after cancel(), each `done` running once.
+  void stop(std::function<void()> done = {});
+  // stop(), and the deliveries still in flight are abandoned: their results are
+  // dropped (their leases bring them back) and no ordered retry waits any more.
+  void cancel();
 
  private:
   struct Impl;

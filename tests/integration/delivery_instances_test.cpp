@@ -157,5 +157,36 @@ TEST(DeliveryShutdown, SigtermFinishesAndAcknowledgesInFlightDeliveries) {
   EXPECT_FALSE(hook.wait_for_count(6, 3s)) << "delivered again after a graceful restart";
 }
 
+// The acknowledgement of a delivery is a Redis write nobody in the request path
+// waits for; the exit must. Redis holds writes back while the deliveries end, so a
+// shutdown that waited only for the webhook calls would close the connection with
+// the acks unanswered, and Redis would drop them with the connection.
+TEST(DeliveryShutdown, SigtermWaitsForTheAcknowledgementsOfTheLastDeliveries) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url(), service_options({}));
+  svc.start();
+  WebhookReceiver hook;
+  hook.set_default_response(webhook_response(200, 500ms));
+  std::optional<HttpClient> api(svc.client());
+  const std::string ch = "shutdown.acks";
+  const std::string id =
+      str_of(create_subscription(*api, {{"channel", ch}, {"endpoint", hook.url("/a")}, {"timeout_ms", 3000}}), "id");
+  json::array msgs;
+  for (int i = 0; i < 3; ++i) msgs.push_back(json::object{{"channel", ch}, {"data", i}});
+  publish_batch(*api, msgs);
+  ASSERT_TRUE(hook.wait_for_count(3, 5s));  // all three in flight, 500 ms each
+  // Well within --redis-timeout-ms (2 s): the service sees a slow Redis, not a dead one.
+  ASSERT_EQ(redis.command({"CLIENT", "PAUSE", "1200", "WRITE"}).str, "OK");
+
+  EXPECT_EQ(svc.terminate(), 0) << "graceful shutdown exits 0";
+  api.reset();
+  auto pending = redis.command({"XPENDING", "ms:{" + ch + "}:log", id});
+  ASSERT_TRUE(pending.is_array() && !pending.elements.empty()) << pending.debug_string();
+  EXPECT_EQ(pending.elements[0].integer, 0) << "acks sent but not answered before the exit";
+  EXPECT_EQ(redis.command({"ZCARD", "ms:{" + ch + "}:retry:" + id}).integer, 0) << "leases left behind";
+  EXPECT_EQ(redis.command({"HGET", "ms:sub:" + id + ":stats", "delivered"}).str, "3");
+}
+
 }  // namespace
 }  // namespace ms::test

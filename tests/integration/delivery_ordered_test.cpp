@@ -219,6 +219,46 @@ TEST(DeliveryOrdered, PausingDuringARetryKeepsTheKeyInOrder) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2})) << "k1's later messages overtook the failing one";
 }
 
+// SIGTERM while a failing message of an ordered key waits for its in-place retry:
+// the wait ends at once (the retry is already recorded in Redis) instead of holding
+// the exit until the backoff is over, and the next start sends the message again
+// when its retry falls due — not a lease later.
+TEST(DeliveryOrdered, SigtermDuringAnInPlaceRetryExitsPromptly) {
+  DeliveryStack s;
+  WebhookReceiver hook;
+  std::atomic<bool> fail{true};
+  hook.set_handler([&](const RecordedRequest&) { return webhook_response(fail.load() ? 500 : 200); });
+  const std::string ch = "ordered.term";
+  constexpr std::int64_t kBackoffMs = 6000;
+  auto sub = create_subscription(
+      *s.api, {{"channel", ch},
+               {"endpoint", hook.url("/o")},
+               {"ordered", true},
+               {"retry", {{"max_attempts", 5}, {"initial_backoff_ms", kBackoffMs}, {"jitter", 0.0}}}});
+  const std::string id = str_of(sub, "id");
+  publish_batch(*s.api, json::array{json::object{{"channel", ch}, {"key", "k1"}, {"data", 0}}});
+  ASSERT_TRUE(hook.wait_for_count(1, 5s));  // the first attempt failed; the key waits 6 s in place
+  const auto failed_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  std::this_thread::sleep_for(300ms);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(s.svc->terminate(), 0) << "graceful shutdown exits 0";
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 3s) << "the exit waited for the in-place retry's backoff";
+  s.api.reset();
+  auto retry = s.redis.command({"ZRANGE", "ms:{" + ch + "}:retry:" + id, "0", "-1", "WITHSCORES"});
+  ASSERT_EQ(retry.elements.size(), 2u) << retry.debug_string();
+  const auto due_ms = std::stoll(retry.elements[1].str);
+  EXPECT_LE(due_ms, failed_at_ms + kBackoffMs + 1000) << "due a lease after the retry";
+
+  fail = false;
+  s.svc->start();
+  ASSERT_TRUE(hook.wait_for_count(2, std::chrono::milliseconds(kBackoffMs + 5000))) << hook.count();
+  EXPECT_EQ(hook.requests()[1].header("x-delivery-attempt"), "2");
+}
+
 // Two instances share a subscription's consumer group; an ordered subscription must
 // still deliver one key one message at a time, in publish order.
 // DISABLED: each instance is a consumer of the group and XREADGROUP splits the

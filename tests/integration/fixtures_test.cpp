@@ -13,6 +13,7 @@
 #include "support/http_client.h"
 #include "support/prometheus_text.h"
 #include "support/redis_server.h"
+#include "support/service_process.h"
 #include "support/webhook_receiver.h"
 
 namespace ms::test {
@@ -129,6 +130,17 @@ TEST(ChildProcessFixture, RunCommandCapturesOutputAndExitCode) {
   EXPECT_TRUE(slow.timed_out);
 
   EXPECT_THROW(ChildProcess::spawn({"/nonexistent/binary"}), std::system_error);
+}
+
+// ---- ServiceProcess -------------------------------------------------------------------
+
+TEST(ServiceProcessFixture, SanitizerReportsAreFoundInTheLog) {
+  EXPECT_EQ(sanitizer_report("info [main] stopped\n"), "");
+  EXPECT_EQ(sanitizer_report("x\n==7==ERROR: LeakSanitizer: detected memory leaks\nDirect leak\n"),
+            "==7==ERROR: LeakSanitizer: detected memory leaks\nDirect leak\n");
+  EXPECT_EQ(sanitizer_report("==8==ERROR: AddressSanitizer: heap-use-after-free", 17), "==8==ERROR: Addre");
+  EXPECT_EQ(sanitizer_report("a\nsrc/x.cpp:3:5: runtime error: signed integer overflow\n"),
+            "src/x.cpp:3:5: runtime error: signed integer overflow\n");
 }
 
 // ---- WebhookReceiver + HttpClient -----------------------------------------------------

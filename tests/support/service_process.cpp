@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -59,6 +60,16 @@ bool mentions_address_in_use(const std::string& log) {
 
 std::string service_binary() { return MS_SERVICE_BINARY; }
 
+std::string sanitizer_report(const std::string& log, std::size_t max) {
+  std::size_t first = std::string::npos;
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: "}) {
+    first = std::min(first, log.find(marker));
+  }
+  if (first == std::string::npos) return {};
+  auto line = log.rfind('\n', first);
+  return log.substr(line == std::string::npos ? 0 : line + 1, max);
+}
+
 ServiceProcess::ServiceProcess(std::string redis_url, ServiceOptions options)
     : redis_url_(std::move(redis_url)),
       options_(std::move(options)),
@@ -70,6 +81,9 @@ ServiceProcess::ServiceProcess(std::string redis_url, ServiceOptions options)
 
 ServiceProcess::~ServiceProcess() {
   if (child_.running()) child_.terminate(std::chrono::seconds(5));
+  if (auto report = sanitizer_report(log_text()); !report.empty()) {
+    ADD_FAILURE() << "messaging_service (" << log_path() << ") reported:\n" << report;
+  }
   if (::testing::Test::HasFailure()) {
     std::cerr << "---- messaging_service log (port " << port_ << ", " << log_path() << ") ----\n"
               << tail(log_text()) << "\n---- end of messaging_service log ----" << std::endl;

@@ -10,7 +10,9 @@
 // Unless args already contain them, it adds `--listen 127.0.0.1:<free port>`,
 // `--redis-url <url>` and `--endpoint-allow 127.0.0.0/8`. stdout and stderr go
 // to a log file in a temp dir; the destructor prints its tail when the current
-// test has failed. Owned by the test thread.
+// test has failed, and fails the test if the log holds a sanitizer report (ASan,
+// LSan, UBSan builds: the service's exit status is not checked by every test).
+// Owned by the test thread.
 #pragma once
 
 #include <sys/types.h>
@@ -34,6 +36,10 @@ struct ServiceOptions {
   std::chrono::milliseconds start_timeout = std::chrono::seconds(10);
   std::string binary;  // empty: MS_SERVICE_BINARY
 };
+
+// The first AddressSanitizer / LeakSanitizer / UBSan report in `log` and what
+// follows it (at most `max` characters); empty if there is none.
+std::string sanitizer_report(const std::string& log, std::size_t max = 8000);
 
 class ServiceProcess {
  public:
