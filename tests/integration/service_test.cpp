@@ -489,6 +489,17 @@ TEST(ServiceHttp, UnknownRouteIs404InErrorShape) {
   }
 }
 
+TEST(ServiceHttp, BytesThatAreNotUtf8InThePathStillGetAJsonError) {
+  RedisServer redis;
+  redis.start();
+  ServiceProcess svc(redis.url());
+  svc.start();
+  auto r = get_raw(svc.port(), "/nope/\xff\xfe");  // quoted in the message
+  EXPECT_EQ(r.status, 404);
+  expect_error_shape(r, "not_found");  // parses: the bytes became U+FFFD
+  EXPECT_NE(r.body.find("\xEF\xBF\xBD"), std::string::npos) << r.body;
+}
+
 TEST(ServiceHttp, WrongMethodIs405WithAllow) {
   RedisServer redis;
   redis.start();
