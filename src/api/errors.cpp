@@ -5,7 +5,61 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <string>
+#include <string_view>
+
 namespace ms::api {
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no
+// overlongs, no surrogates, nothing above U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;  // overlong, > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD.
+// Error messages quote what the client sent (a path, a header): raw bytes there
+// would make the body invalid JSON (found by fuzz_http_request).
+std::string valid_utf8(std::string text) {
+  const auto sequence_at = [&](std::size_t i) { return utf8_sequence(std::string_view(text).substr(i)); };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t n = sequence_at(i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == text.size()) return text;  // the usual case: nothing to replace
+  std::string out(text, 0, i);
+  while (i < text.size()) {
+    const std::size_t n = sequence_at(i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string_view code_for_status(int status) {
   switch (status) {
@@ -32,7 +86,8 @@ http::Response error_response(int status, std::string_view message, boost::json:
   if (!details.empty()) err["details"] = std::move(details);
   boost::json::object body;
   body["error"] = std::move(err);
-  return http::Response::json(status, boost::json::serialize(body));
+  // Outside the string literals the text is ASCII, so this fixes strings in place.
+  return http::Response::json(status, valid_utf8(boost::json::serialize(body)));
 }
 
 http::Response unavailable(std::string_view message, int retry_after_seconds) {

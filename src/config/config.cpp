@@ -486,6 +486,14 @@ Config build(const Inputs& in) {
   return c;
 }
 
+// "--name=" for an option that takes a value.
+bool takes_value(std::string_view arg) {
+  if (!arg.starts_with("--") || !arg.ends_with('=')) return false;
+  const std::string_view name = arg.substr(2, arg.size() - 3);
+  return std::any_of(std::begin(kOptions), std::end(kOptions),
+                     [&](const OptionSpec& spec) { return spec.name == name && spec.arity != Arity::kFlag; });
+}
+
 // "messaging_service: <what>" on one line, whatever the values echoed in it held.
 ParseOutcome error(std::string what) {
   std::replace_if(what.begin(), what.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, ' ');
@@ -503,7 +511,17 @@ ParseOutcome parse(int argc, const char* const* argv, EnvLookup env) {
   for (std::size_t i = 0; i < slots.size(); ++i) declare(app, kOptions[i], slots[i]);
 
   std::vector<std::string> args;  // CLI11 wants them last first, without argv[0]
-  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
+  for (int i = argc - 1; i >= 1; --i) {
+    // CLI11 reads "--name=" (nothing after '=') as "--name" and takes the next
+    // argument as its value; give it the empty value, as "--name ''" does.
+    const std::string_view arg = argv[i];
+    if (takes_value(arg)) {
+      args.emplace_back();
+      args.emplace_back(arg.substr(0, arg.size() - 1));
+    } else {
+      args.emplace_back(arg);
+    }
+  }
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp&) {

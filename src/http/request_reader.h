@@ -24,7 +24,7 @@
 namespace ms::http {
 
 struct RequestLimits {
-  std::size_t max_body_bytes = 1048576;  // → 413
+  std::size_t max_body_bytes = 1048576;  // → 413 (counts chunk data, not chunked framing)
   // Request line + headers (Beast's header_limit) → 431. Beast applies it to what
   // is still unparsed, so a header arriving in pieces may reach twice this.
   std::size_t max_header_bytes = 16384;
@@ -45,9 +45,19 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::str
 // Sets the limits Beast enforces on a fresh parser (one parser per request).
 void apply_limits(RequestParser& parser, const RequestLimits& limits);
 
+// The most unparsed bytes a connection's read buffer may hold: a header plus one
+// read. Beast bounds neither a chunk-extension line nor the trailer section of a
+// chunked body, so without this bound one request could make the server buffer
+// without end; past it the read fails (buffer_overflow → 400).
+std::size_t read_buffer_limit(const RequestLimits& limits);
+
 // Once the header is parsed, before any body is read or 100 Continue sent:
 // too many header fields (431) or too long a request-target (414).
 std::optional<Refusal> check_header(const RequestParser& parser, const RequestLimits& limits);
+
+// How many fields the message holds now. Taken when the header is done: Beast
+// appends a chunked body's trailer fields after them.
+std::size_t field_count(const RequestParser& parser);
 
 // What to answer when reading the request failed with `ec`; nullopt when the
 // connection just closes without an answer (the client went away mid-request or
@@ -55,11 +65,14 @@ std::optional<Refusal> check_header(const RequestParser& parser, const RequestLi
 std::optional<Refusal> refusal_for(const boost::system::error_code& ec, const RequestParser& parser,
                                    const RequestLimits& limits);
 
-// The parsed request as handlers see it: header names lower-cased, the query split
-// off the path (segments are percent-decoded by the router). Moves the body out.
-Request to_request(RequestParser& parser, std::string remote_address);
+// The parsed request as handlers see it: the first `header_fields` fields (names
+// lower-cased; trailer fields are dropped, as RFC 9110 §6.5.2 allows, so a trailer
+// can never pass for a header such as Authorization), the query split off the path
+// (segments are percent-decoded by the router). Moves the body out.
+Request to_request(RequestParser& parser, std::size_t header_fields, std::string remote_address);
 
-// The server's steps over an in-memory buffer whose end is the end of the stream.
+// The server's steps over an in-memory buffer whose end is the end of the stream,
+// handed to the parser at most read_buffer_limit() unparsed bytes at a time.
 struct ReadOutcome {
   enum class Kind {
     request,  // `request` holds it; `consumed` bytes belong to it (the rest is the next one)

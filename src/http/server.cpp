@@ -104,7 +104,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     beast::tcp_stream stream(std::move(sock));
     auto it = sessions.insert(sessions.end(), Session{&stream, false});
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(read_buffer_limit(limits));
     bool first = true;
     for (;;) {
       if (draining) break;
@@ -115,9 +115,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       first = false;
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
       std::optional<Refusal> refusal;
+      std::size_t header_fields = 0;
       if (!hec) {
         it->busy = true;
         refusal = check_header(parser, limits);
+        header_fields = field_count(parser);
       }
       if (!hec && !refusal) {
         auto expect = parser.get()[bhttp::field::expect];
@@ -145,7 +147,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       bool keep_alive = in.keep_alive() && !draining;
       unsigned version = in.version();
       bool head = in.method() == bhttp::verb::head;
-      Request req = to_request(parser, remote);
+      Request req = to_request(parser, header_fields, remote);
       Response res;
       auto m = router.match(req.method, req.path);
       if (m.status == 404) {

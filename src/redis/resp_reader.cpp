@@ -42,16 +42,52 @@ Reply convert(const redisReply* r) {
 
 }  // namespace
 
-RespReader::RespReader() : reader_(redisReaderCreate()) {}
+// hiredis's own reply constructors, with the array one bounded.
+struct RespReaderAccess {
+  static void* (*create_array)(const redisReadTask*, int);
+
+  static void* bounded_create_array(const redisReadTask* task, int elements) {
+    if (elements > kMaxArrayElements) {
+      static_cast<RespReader*>(task->privdata)->refused_elements_ = elements;
+      return nullptr;  // hiredis fails the reader (as out of memory); fail() says why
+    }
+    return create_array(task, elements);
+  }
+
+  static redisReplyObjectFunctions* functions() {
+    static redisReplyObjectFunctions fns = [] {
+      redisReader* probe = redisReaderCreate();  // the default table is static in hiredis.c
+      redisReplyObjectFunctions f = *probe->fn;
+      redisReaderFree(probe);
+      create_array = f.createArray;
+      f.createArray = bounded_create_array;
+      return f;
+    }();
+    return &fns;
+  }
+};
+
+void* (*RespReaderAccess::create_array)(const redisReadTask*, int) = nullptr;
+
+RespReader::RespReader() : reader_(redisReaderCreateWithFunctions(RespReaderAccess::functions())) {
+  reader_->privdata = this;  // handed to every read task, so the bound can name its reader
+}
+
+void RespReader::fail() {
+  failed_ = true;
+  if (refused_elements_ >= 0) {
+    error_ = "Protocol error, array of " + std::to_string(refused_elements_) + " elements (limit " +
+             std::to_string(kMaxArrayElements) + ")";
+  } else {
+    error_ = reader_->errstr;
+  }
+}
 
 RespReader::~RespReader() { redisReaderFree(reader_); }
 
 bool RespReader::feed(std::string_view bytes) {
   if (failed_) return false;
-  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) {
-    failed_ = true;
-    error_ = reader_->errstr;
-  }
+  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) fail();
   return !failed_;
 }
 
@@ -59,8 +95,7 @@ std::optional<Reply> RespReader::next() {
   if (failed_) return std::nullopt;
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
-    failed_ = true;
-    error_ = reader_->errstr;
+    fail();
     return std::nullopt;
   }
   if (raw == nullptr) return std::nullopt;

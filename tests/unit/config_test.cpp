@@ -210,6 +210,19 @@ TEST(ConfigTest, InsecureVariableValues) {
 
 // --- precedence ---------------------------------------------------------------------
 
+// Found by fuzz_cidr: CLI11 read "--endpoint-allow=" as a flag waiting for its value
+// and took the next argument (or failed at the end), where the variable set to ""
+// means "none". Now "--name=" is the empty value, as "--name ''" is.
+TEST(ConfigTest, EmptyValueAfterEqualsIsTheEmptyValue) {
+  EXPECT_TRUE(ok({"--endpoint-allow="}).endpoint_allow.empty());
+  const Config c = ok({"--endpoint-allow=", "--threads", "3"});
+  EXPECT_TRUE(c.endpoint_allow.empty());
+  EXPECT_EQ(c.threads, 3u);  // "--threads" is not swallowed as a CIDR
+  expect_error(run({"--threads="}), "--threads: '' is not a number");
+  expect_error(run({"--metrics-key=", "--insecure"}), "--metrics-key");  // the key is not "--insecure"
+  EXPECT_EQ(ok({"--key-prefix=a=", "--threads=2"}).key_prefix, "a=");   // only a bare "--name="
+}
+
 TEST(ConfigTest, FlagBeatsVariable) {
   const Config c = ok({"--listen", "[::1]:9000", "--threads", "2", "--api-key", "flag:admin"},
                       {{"MESSAGING_LISTEN", "10.0.0.1:1"},

@@ -49,6 +49,54 @@ TEST(HttpRequestReader, ChunkedBody) {
   EXPECT_EQ(out.request->body, "abcde");
 }
 
+// Found by fuzz_http_request: Beast appends a chunked body's trailer fields to the
+// header fields, so they escaped the header-count check and a trailer could pass for a
+// header (Authorization, Content-Type) that no proxy in front had seen. Now dropped.
+TEST(HttpRequestReader, TrailerFieldsAreNotHeaders) {
+  RequestLimits limits;
+  limits.max_header_count = 3;
+  std::string trailers;
+  for (int i = 0; i < 10; ++i) trailers += "X-T" + std::to_string(i) + ": v\r\n";
+  auto out = read_request("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n"
+                          "Authorization: Bearer admin-key\r\n" + trailers + "\r\n",
+                          limits);
+  ASSERT_EQ(out.kind, Kind::request);
+  EXPECT_EQ(out.request->body, "ab");
+  EXPECT_EQ(out.request->headers.size(), 2u);
+  EXPECT_FALSE(out.request->header("authorization"));
+  EXPECT_EQ(out.request->header("transfer-encoding"), "chunked");
+}
+
+// Found with the above: Beast bounds neither the trailer section nor a chunk-extension
+// line, so the read buffer is bounded instead (header limit + one read).
+TEST(HttpRequestReader, EndlessTrailerOrChunkExtensionIs400) {
+  RequestLimits limits;
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string trailer = head + "0\r\n";
+  for (int i = 0; trailer.size() < 200000; ++i) trailer += "X-T" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  auto t = read_request(trailer + "\r\n", limits);
+  ASSERT_EQ(t.kind, Kind::refused);
+  EXPECT_EQ(t.refusal->status, 400);
+  auto e = read_request(head + "1;ext=" + std::string(200000, 'e') + "\r\na\r\n0\r\n\r\n", limits);
+  ASSERT_EQ(e.kind, Kind::refused);
+  EXPECT_EQ(e.refusal->status, 400);
+  // A trailer within the bound is read (and dropped).
+  EXPECT_EQ(read_request(head + "0\r\nX-T: " + std::string(10000, 'v') + "\r\n\r\n", limits).kind, Kind::request);
+}
+
+TEST(HttpRequestReader, LargeBodiesDoNotFillTheReadBuffer) {
+  RequestLimits limits;
+  const std::string body(500000, 'b');
+  auto out = read_request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n" + body, limits);
+  ASSERT_EQ(out.kind, Kind::request);
+  EXPECT_EQ(out.request->body.size(), body.size());
+  std::string chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 10; ++i) chunked += "c350\r\n" + std::string(50000, 'c') + "\r\n";
+  auto c = read_request(chunked + "0\r\n\r\n", limits);
+  ASSERT_EQ(c.kind, Kind::request);
+  EXPECT_EQ(c.request->body.size(), 500000u);
+}
+
 TEST(HttpRequestReader, HeaderCountLimit) {
   RequestLimits limits;
   EXPECT_EQ(read_request(get("/", 100), limits).kind, Kind::request);

@@ -255,6 +255,29 @@ TEST(RedisRespReader, ProtocolErrorAfterGoodReplies) {
   EXPECT_TRUE(reader.failed());
 }
 
+// Found by fuzz_redis_reply: hiredis allocates the element table on reading the
+// header, so these 13 bytes asked for 16 GiB. Now a protocol error, nothing allocated.
+TEST(RedisRespReader, HugeArrayHeaderIsAProtocolError) {
+  for (const char* header : {"*316777217\r\n$7\r\nmee\r\n", "*2147483647\r\n", "*16777217\r\n", "*1\r\n*268435456\r\n"}) {
+    SCOPED_TRACE(header);
+    RespReader reader;
+    reader.feed(header);
+    EXPECT_FALSE(reader.next().has_value());
+    EXPECT_TRUE(reader.failed());
+    EXPECT_NE(reader.error().find("limit"), std::string::npos) << reader.error();
+  }
+}
+
+TEST(RedisRespReader, ArrayAtTheElementLimitIsRead) {
+  RespReader reader;
+  std::string header = "*" + std::to_string(kMaxArrayElements) + "\r\n";
+  ASSERT_TRUE(reader.feed(header));
+  EXPECT_FALSE(reader.next().has_value());  // waiting for the elements, not failed
+  EXPECT_FALSE(reader.failed()) << reader.error();
+  Reply r = parse_one("*3\r\n:1\r\n:2\r\n:3\r\n");
+  EXPECT_EQ(r.elements.size(), 3u);
+}
+
 TEST(RedisRespReader, BadLengthIsAProtocolError) {
   RespReader reader;
   reader.feed("$abc\r\nxyz\r\n");
