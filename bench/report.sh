@@ -119,6 +119,7 @@ per_rep_of() {
 }
 fix1() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.1f", x }'; }
 per_rep_sum() { vals "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { if (NF) printf "%d", s }'; }  # over all repetitions
+sum_cell() { num "$(per_rep_sum "$1")"; }
 pct1() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.1f %%", x }'; }
 sec2() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.2f s", x }'; }
 mibb() { awk -v b="$1" 'BEGIN { if (b == "") print "–"; else printf "%.0f MiB", b / 1048576 }'; }
@@ -177,13 +178,13 @@ mibb() { awk -v b="$1" 'BEGIN { if (b == "") print "–"; else printf "%.0f MiB"
     echo "| (a) service CPU µs/request | $(spread s8.off.pub.cpu_svc fix1) | $(spread s8.on.pub.cpu_svc fix1) | |"
     echo "| (a) redis CPU µs/request | $(spread s8.off.pub.cpu_red fix1) | $(spread s8.on.pub.cpu_red fix1) | |"
     echo "| (a) peak RSS | $(rss_cell s8.off.pub) | $(rss_cell s8.on.pub) | |"
-    echo "| (a) spans exported / dropped (per request) | $(per_rep_sum s8.off.pub.exported) / $(per_rep_sum s8.off.pub.dropped) | $(per_rep_sum s8.on.pub.exported) / $(per_rep_sum s8.on.pub.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.pub.exported)" "$(per_rep_sum s8.on.pub.requests)")")) | |"
+    echo "| (a) spans exported / dropped, all repetitions (exported per request) | $(sum_cell s8.off.pub.exported) / $(sum_cell s8.off.pub.dropped) | $(sum_cell s8.on.pub.exported) / $(sum_cell s8.on.pub.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.pub.exported)" "$(per_rep_sum s8.on.pub.requests)")")) | |"
     echo "| (b) delivery, deliveries/s | $(rate_cell s8.off.del.rate) | $(rate_cell s8.on.del.rate) | $(ratio_cell s8.del.ratio) |"
     echo "| (b) p50 / p99 ms (batch sent → webhook arrival) | $(ms "$(med s8.off.del.p50_us)") / $(spread s8.off.del.p99_us ms) | $(ms "$(med s8.on.del.p50_us)") / $(spread s8.on.del.p99_us ms) | |"
     echo "| (b) service CPU µs/delivery | $(spread s8.off.del.cpu_svc fix1) | $(spread s8.on.del.cpu_svc fix1) | |"
     echo "| (b) redis CPU µs/delivery | $(spread s8.off.del.cpu_red fix1) | $(spread s8.on.del.cpu_red fix1) | |"
     echo "| (b) peak RSS | $(rss_cell s8.off.del) | $(rss_cell s8.on.del) | |"
-    echo "| (b) spans exported / dropped (per delivery) | $(per_rep_sum s8.off.del.exported) / $(per_rep_sum s8.off.del.dropped) | $(per_rep_sum s8.on.del.exported) / $(per_rep_sum s8.on.del.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.del.exported)" "$(per_rep_sum s8.on.del.count)")")) | |"
+    echo "| (b) spans exported / dropped, all repetitions (exported per delivery) | $(sum_cell s8.off.del.exported) / $(sum_cell s8.off.del.dropped) | $(sum_cell s8.on.del.exported) / $(sum_cell s8.on.del.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.del.exported)" "$(per_rep_sum s8.on.del.count)")")) | |"
     echo
     echo "On / off per repetition (same repetition, minutes apart):"
     echo
