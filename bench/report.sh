@@ -86,6 +86,14 @@ table=$work/table.md
     row "7 $(num "$n_backlog") messages into a paused subscription's backlog, 1000/batch (msg/s) vs redis-benchmark XADD" \
       "$(rate_cell s7.rate)" "$limit7" "$(ratio_cell s7.ratio)" s7 – s7 s7
   fi
+  if want 8; then
+    row "8a single publish with tracing on (always_on, exported), 50 conns (req/s) vs the same with tracing off" \
+      "$(rate_cell s8.on.pub.rps)" "$(rate_cell s8.off.pub.rps)" "$(ratio_cell s8.pub.ratio)" s8.on.pub \
+      "$(ms "$(med s8.off.pub.p99_us)")" s8.on.pub s8.on.pub
+    row "8b delivery with tracing on, 1 subscription, N=$n_trace (deliveries/s) vs the same with tracing off" \
+      "$(rate_cell s8.on.del.rate)" "$(rate_cell s8.off.del.rate)" "$(ratio_cell s8.del.ratio)" s8.on.del \
+      "$(ms "$(med s8.off.del.p99_us)")" s8.on.del s8.on.del
+  fi
 } >"$table"
 
 # Details of scenarios 6 and 7, one column per repetition.
@@ -109,6 +117,9 @@ per_rep_of() {
   done
   echo "$out"
 }
+fix1() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.1f", x }'; }
+per_rep_sum() { vals "$1" | awk '{ for (i = 1; i <= NF; i++) s += $i } END { if (NF) printf "%d", s }'; }  # over all repetitions
+sum_cell() { num "$(per_rep_sum "$1")"; }
 pct1() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.1f %%", x }'; }
 sec2() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.2f s", x }'; }
 mibb() { awk -v b="$1" 'BEGIN { if (b == "") print "–"; else printf "%.0f MiB", b / 1048576 }'; }
@@ -148,6 +159,42 @@ mibb() { awk -v b="$1" 'BEGIN { if (b == "") print "–"; else printf "%.0f MiB"
     echo "| redis used_memory with the backlog | $(per_rep s7.redis_used mibb) |"
     echo "| resumed for ${d_resume} s: deliveries per second from the backlog | $(per_rep s7.resume_rate num) |"
     echo "| service peak RSS while resumed | $(per_rep s7.peak_resume mib) |"
+    echo
+  fi
+  if want 8; then
+    echo "#### 8: tracing overhead"
+    echo
+    echo "The service restarted without any OTEL_* variable (off) and with" \
+      "\`OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:<port>\` (a second http_204_responder)," \
+      "\`OTEL_TRACES_SAMPLER=always_on\`, \`OTEL_BSP_SCHEDULE_DELAY=$trace_delay_ms\` (on), in alternating order." \
+      "(a) is scenario 1 for ${d_trace} s, (b) is scenario 3a with N=$(num "$n_trace"). Medians (min–max);" \
+      "spans are the differences of the service's messaging_trace_spans_exported_total / _dropped_total" \
+      "across the measured part."
+    echo
+    echo "| | tracing off | tracing on | on / off |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "| (a) single publish, req/s | $(rate_cell s8.off.pub.rps) | $(rate_cell s8.on.pub.rps) | $(ratio_cell s8.pub.ratio) |"
+    echo "| (a) p50 / p99 ms | $(ms "$(med s8.off.pub.p50_us)") / $(spread s8.off.pub.p99_us ms) | $(ms "$(med s8.on.pub.p50_us)") / $(spread s8.on.pub.p99_us ms) | |"
+    echo "| (a) service CPU µs/request | $(spread s8.off.pub.cpu_svc fix1) | $(spread s8.on.pub.cpu_svc fix1) | |"
+    echo "| (a) redis CPU µs/request | $(spread s8.off.pub.cpu_red fix1) | $(spread s8.on.pub.cpu_red fix1) | |"
+    echo "| (a) peak RSS | $(rss_cell s8.off.pub) | $(rss_cell s8.on.pub) | |"
+    echo "| (a) spans exported / dropped, all repetitions (exported per request) | $(sum_cell s8.off.pub.exported) / $(sum_cell s8.off.pub.dropped) | $(sum_cell s8.on.pub.exported) / $(sum_cell s8.on.pub.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.pub.exported)" "$(per_rep_sum s8.on.pub.requests)")")) | |"
+    echo "| (b) delivery, deliveries/s | $(rate_cell s8.off.del.rate) | $(rate_cell s8.on.del.rate) | $(ratio_cell s8.del.ratio) |"
+    echo "| (b) p50 / p99 ms (batch sent → webhook arrival) | $(ms "$(med s8.off.del.p50_us)") / $(spread s8.off.del.p99_us ms) | $(ms "$(med s8.on.del.p50_us)") / $(spread s8.on.del.p99_us ms) | |"
+    echo "| (b) service CPU µs/delivery | $(spread s8.off.del.cpu_svc fix1) | $(spread s8.on.del.cpu_svc fix1) | |"
+    echo "| (b) redis CPU µs/delivery | $(spread s8.off.del.cpu_red fix1) | $(spread s8.on.del.cpu_red fix1) | |"
+    echo "| (b) peak RSS | $(rss_cell s8.off.del) | $(rss_cell s8.on.del) | |"
+    echo "| (b) spans exported / dropped, all repetitions (exported per delivery) | $(sum_cell s8.off.del.exported) / $(sum_cell s8.off.del.dropped) | $(sum_cell s8.on.del.exported) / $(sum_cell s8.on.del.dropped) ($(fix2 "$(div "$(per_rep_sum s8.on.del.exported)" "$(per_rep_sum s8.on.del.count)")")) | |"
+    echo
+    echo "On / off per repetition (same repetition, minutes apart):"
+    echo
+    echo "$hdr"; echo "$sep"
+    echo "| (a) single publish req/s: off / on | $(per_rep_of num s8.off.pub.rps s8.on.pub.rps) |"
+    echo "| (a) on / off | $(per_rep s8.pub.ratio fix2) |"
+    echo "| (b) deliveries/s: off / on | $(per_rep_of num s8.off.del.rate s8.on.del.rate) |"
+    echo "| (b) on / off | $(per_rep s8.del.ratio fix2) |"
+    echo "| spans exported (a) / (b), tracing on | $(per_rep_of num s8.on.pub.exported s8.on.del.exported) |"
+    echo "| spans dropped (a) / (b), tracing on | $(per_rep_of num s8.on.pub.dropped s8.on.del.dropped) |"
     echo
   fi
 } >"$details"
@@ -231,6 +278,10 @@ yes_if() { awk -v x="$1" -v op="$2" -v y="$3" 'BEGIN { if (x == "") print "–";
   if want 4 && [[ ",$e2e_rates," == *",10000,"* ]]; then
     echo "| end-to-end p99 < 5 ms at 10k msg/s | $(ms "$(med s4.10000.e2e.p99_us)") ms ($(num "$(med s4.10000.rate)") msg/s achieved) |" \
       "$(yes_if "$(med s4.10000.e2e.p99_us)" lt 5000) |"
+  fi
+  if want 8; then
+    echo "| tracing at 100 % sampling costs < 10 % of the throughput (on/off ≥ 0.90) | $(fix2 "$(med s8.pub.ratio)") (single publish)," \
+      "$(fix2 "$(med s8.del.ratio)") (delivery) | $(yes_if "$(med s8.pub.ratio)" ge 0.9) / $(yes_if "$(med s8.del.ratio)" ge 0.9) |"
   fi
   rss_max=$(for k in "${!RSS[@]}"; do echo "${RSS[$k]}"; done | sort -n | tail -1)
   if [[ -n $rss_max ]]; then
