@@ -683,7 +683,7 @@ TEST(ServiceHttp, ConnectionsOverMaxConnectionsAreRefusedAndServiceRecovers) {
 TEST(ServiceHttp, TrailerFieldsDoNotPassForHeaders) {
   RedisServer redis;
   redis.start();
-  ServiceProcess svc(redis.url(), options({"--api-key", "k3y:admin"}, false));
+  ServiceProcess svc(redis.url(), options({"--api-key", "k3y:admin"}, true));
   svc.start();
   const std::string head =
       "POST /v1/channels/trailer.test/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
