@@ -15,6 +15,7 @@
 #include "observe/tracer.h"
 #include "publish/channel_reader.h"
 #include "publish/event_publisher.h"
+#include "redis/cluster_client.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
 #include "subscribe/acknowledgments.h"
@@ -44,7 +45,7 @@ using namespace ms;
 // One core's worth of the service; everything in it runs on its own thread.
 struct Shard {
   asio::io_context ioc{1};
-  std::unique_ptr<redis::Connection> redis;
+  std::unique_ptr<redis::Client> redis;
   std::unique_ptr<publish::EventPublisher> publisher;
   std::unique_ptr<publish::ChannelReader> channels;
   std::unique_ptr<subscribe::SubscriptionStore> subscriptions;
@@ -77,6 +78,25 @@ int main(int argc, char** argv) {
   auto endpoint = redis::parse_redis_url(cfg.redis_url);
   if (!endpoint) {
     std::cerr << "messaging_service: --redis-url: cannot parse '" << cfg.redis_url << "'\n";
+    return 2;
+  }
+
+  // Cluster mode: the seeds, with the credentials (and TLS) of --redis-url.
+  std::vector<redis::Endpoint> cluster_seeds;
+  for (const auto& node : cfg.redis_cluster_nodes) {
+    auto seed = redis::parse_redis_url("redis://" + node);
+    if (!seed) {
+      std::cerr << "messaging_service: --redis-cluster-nodes: cannot parse '" << node << "'\n";
+      return 2;
+    }
+    redis::Endpoint e = *endpoint;
+    e.host = seed->host;
+    e.port = seed->port;
+    cluster_seeds.push_back(std::move(e));
+  }
+  if (!cluster_seeds.empty() && endpoint->db != 0) {
+    std::cerr << "messaging_service: --redis-url selects database " << endpoint->db
+              << ", but a Redis Cluster has only database 0\n";
     return 2;
   }
 
@@ -122,7 +142,23 @@ int main(int argc, char** argv) {
     ro.endpoint = *endpoint;
     ro.command_timeout = std::chrono::milliseconds(cfg.redis_timeout_ms);
     ro.client_name = "messaging_service:" + cfg.instance_id;
-    s->redis = std::make_unique<redis::Connection>(s->ioc.get_executor(), ro);
+    auto pubsub_opts = ro;
+    pubsub_opts.client_name = ro.client_name + ":pubsub";
+    if (cluster_seeds.empty()) {
+      s->redis = std::make_unique<redis::Connection>(s->ioc.get_executor(), ro);
+    } else {
+      redis::ClusterOptions co;
+      co.seeds = cluster_seeds;
+      co.node = ro;
+      s->redis = std::make_unique<redis::ClusterClient>(s->ioc.get_executor(), co);
+      // Classic pub/sub reaches every node of a cluster: one connection to any
+      // node serves it, the next seed taking over when that node is gone. Each
+      // shard starts at another seed to spread the pub/sub connections.
+      pubsub_opts.endpoint = cluster_seeds[i % cluster_seeds.size()];
+      for (std::size_t k = 1; k < cluster_seeds.size(); ++k) {
+        pubsub_opts.fallback_endpoints.push_back(cluster_seeds[(i + k) % cluster_seeds.size()]);
+      }
+    }
     messaging::RedisKeys keys(cfg.key_prefix);
     publish::PublisherOptions po;
     po.compress_min_bytes = cfg.compress_min_bytes;
@@ -146,8 +182,6 @@ int main(int argc, char** argv) {
     dopts.shard_count = cfg.threads;
     dopts.max_message_bytes = cfg.max_body_bytes;
     dopts.lease = std::chrono::milliseconds(cfg.delivery_lease_ms);
-    auto pubsub_opts = ro;
-    pubsub_opts.client_name = ro.client_name + ":pubsub";
     s->dispatcher = std::make_unique<subscribe::Dispatcher>(s->ioc.get_executor(), *s->redis, pubsub_opts, keys,
                                                             *s->webhooks, dopts, delivery_counters);
     s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(),
@@ -176,8 +210,11 @@ int main(int argc, char** argv) {
     process.shard_redis.push_back(s->redis.get());
     shards.push_back(std::move(s));
   }
-  log->info("listening on {}:{} with {} thread(s), redis {}:{}, instance {}", cfg.listen_host, port, cfg.threads,
-            endpoint->host, endpoint->port, cfg.instance_id);
+  const std::string redis_where =
+      cluster_seeds.empty() ? "redis " + endpoint->host + ":" + std::to_string(endpoint->port)
+                            : "redis cluster (" + std::to_string(cluster_seeds.size()) + " seeds)";
+  log->info("listening on {}:{} with {} thread(s), {}, instance {}", cfg.listen_host, port, cfg.threads, redis_where,
+            cfg.instance_id);
 
   for (auto& s : shards) {
     s->redis->start();

@@ -32,13 +32,13 @@ class AccessGate;
 struct ProcessState {
   std::atomic<bool> shutting_down{false};
   std::atomic<std::uint32_t> inflight_publishes{0};
-  std::vector<const redis::Connection*> shard_redis;  // every shard's connection (set before start)
+  std::vector<const redis::Client*> shard_redis;  // every shard's connection (set before start)
   const http::ServerCounters* server = nullptr;       // the HTTP server's counters, all shards
 };
 
 struct Context {
   const config::Config& config;
-  redis::Connection& redis;
+  redis::Client& redis;
   ProcessState& process;
   publish::EventPublisher* publisher = nullptr;
   publish::ChannelReader* channels = nullptr;

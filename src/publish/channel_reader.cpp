@@ -35,7 +35,7 @@ bool is_valid_position(std::string_view s) {
   return digits(s.substr(0, dash)) && digits(s.substr(dash + 1));
 }
 
-ChannelReader::ChannelReader(redis::Connection& redis, messaging::RedisKeys keys, std::size_t max_message_bytes)
+ChannelReader::ChannelReader(redis::Client& redis, messaging::RedisKeys keys, std::size_t max_message_bytes)
     : redis_(redis), keys_(std::move(keys)), max_message_bytes_(max_message_bytes) {}
 
 boost::asio::awaitable<ReadResult<ChannelPage>> ChannelReader::read(std::string channel, std::string after,

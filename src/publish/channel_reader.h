@@ -48,7 +48,7 @@ struct ReadResult {
 
 class ChannelReader {
  public:
-  ChannelReader(redis::Connection& redis, messaging::RedisKeys keys, std::size_t max_message_bytes);
+  ChannelReader(redis::Client& redis, messaging::RedisKeys keys, std::size_t max_message_bytes);
 
   // `after` is a position ("<ms>-<seq>") or empty for the start.
   boost::asio::awaitable<ReadResult<ChannelPage>> read(std::string channel, std::string after, std::size_t limit);
@@ -57,7 +57,7 @@ class ChannelReader {
   boost::asio::awaitable<ReadResult<ChannelList>> list(std::string after, std::size_t limit);
 
  private:
-  redis::Connection& redis_;
+  redis::Client& redis_;
   messaging::RedisKeys keys_;
   std::size_t max_message_bytes_;
 };

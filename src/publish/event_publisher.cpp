@@ -34,7 +34,7 @@ class InflightSlot {
 };
 }  // namespace
 
-EventPublisher::EventPublisher(redis::Connection& redis, messaging::RedisKeys keys, PublisherOptions options,
+EventPublisher::EventPublisher(redis::Client& redis, messaging::RedisKeys keys, PublisherOptions options,
                                std::atomic<std::uint32_t>& inflight)
     : redis_(redis), keys_(std::move(keys)), opts_(options), inflight_(inflight), script_(kPublishScript) {
   // A Redis that comes back may have lost its data (no persistence, failover): register again.

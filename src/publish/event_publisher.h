@@ -50,7 +50,7 @@ struct PublishOutcome {
 
 class EventPublisher {
  public:
-  EventPublisher(redis::Connection& redis, messaging::RedisKeys keys, PublisherOptions options,
+  EventPublisher(redis::Client& redis, messaging::RedisKeys keys, PublisherOptions options,
                  std::atomic<std::uint32_t>& inflight);
 
   // traceparent/tracestate: the caller's W3C trace context (an invalid one is
@@ -73,7 +73,7 @@ class EventPublisher {
   PublishOutcome finish(const Prepared& p, const Result<redis::Reply>& r);
   void count(const std::vector<PublishOutcome>& out, std::chrono::steady_clock::time_point started);
 
-  redis::Connection& redis_;
+  redis::Client& redis_;
   messaging::RedisKeys keys_;
   PublisherOptions opts_;
   std::atomic<std::uint32_t>& inflight_;

@@ -45,6 +45,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   asio::steady_timer backoff_timer;
   asio::steady_timer watchdog;
   State state = State::idle;
+  bool started = false;
   std::atomic<bool> up{false};  // state == connected, readable from any thread (readiness)
   std::uint64_t generation = 0;
   std::string wbuf;          // commands waiting for the next write
@@ -67,7 +68,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
   }
 
-  void enqueue(Command cmd, Completion done, bool handshake = false) {
+  void enqueue(const Command& cmd, Completion done, bool handshake = false) {
     if (cmd.empty()) {  // Redis answers nothing to "*0": it would shift every reply after it
       complete(std::move(done), make_error_code(errc::protocol_error));
       return;
@@ -167,8 +168,15 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 
   asio::awaitable<Result<Reply>> exec_internal(Command cmd, bool handshake) {
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Reply>)>(
-        [this, handshake](auto handler, Command c) { enqueue(std::move(c), Completion(std::move(handler)), handshake); },
+        [this, handshake](auto handler, Command c) { enqueue(c, Completion(std::move(handler)), handshake); },
         asio::use_awaitable, std::move(cmd));
+  }
+
+  // The command is encoded into the write buffer when the operation starts, so
+  // the caller keeps it (to send it again elsewhere) without a copy.
+  asio::awaitable<Result<Reply>> exec_ref(const Command& cmd) {
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<Reply>)>(
+        [this, &cmd](auto handler) { enqueue(cmd, Completion(std::move(handler))); }, asio::use_awaitable);
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
@@ -261,7 +269,9 @@ Connection::Connection(asio::any_io_executor ex, ConnectionOptions options)
 Connection::~Connection() { stop(); }
 
 void Connection::start() {
-  if (impl_->state != Impl::State::idle) return;
+  // The state leaves idle only once run() runs: a flag makes a second start() a no-op.
+  if (impl_->state != Impl::State::idle || impl_->started) return;
+  impl_->started = true;
   asio::co_spawn(impl_->ex, impl_->run(), asio::detached);
   asio::co_spawn(impl_->ex, impl_->watch(), asio::detached);
 }
@@ -277,15 +287,18 @@ void Connection::stop() {
 
 bool Connection::connected() const { return impl_->up.load(std::memory_order_relaxed); }
 std::string Connection::last_error() const { return impl_->error; }
-const ConnectionStats& Connection::stats() const { return impl_->stats; }
+ConnectionStats Connection::stats() const { return impl_->stats; }
+const Endpoint& Connection::endpoint() const { return impl_->opts.endpoint; }
 void Connection::on_connect(std::function<void()> fn) { impl_->on_connect.push_back(std::move(fn)); }
 
 asio::awaitable<Result<Reply>> Connection::exec(Command cmd) {
   return impl_->exec_internal(std::move(cmd), false);
 }
 
+asio::awaitable<Result<Reply>> Connection::exec_ref(const Command& cmd) { return impl_->exec_ref(cmd); }
+
 void Connection::exec_async(Command cmd, std::function<void(Result<Reply>)> done) {
-  impl_->enqueue(std::move(cmd), Completion([d = std::move(done)](Result<Reply> r) { d(std::move(r)); }));
+  impl_->enqueue(cmd, Completion([d = std::move(done)](Result<Reply> r) { d(std::move(r)); }));
 }
 
 asio::awaitable<std::vector<Result<Reply>>> Connection::exec_many(std::vector<Command> cmds) {
@@ -311,7 +324,7 @@ asio::awaitable<std::vector<Result<Reply>>> Connection::exec_many(std::vector<Co
           return;
         }
         for (std::size_t i = 0; i < cs.size(); ++i) {
-          impl->enqueue(std::move(cs[i]), Completion([g, i, finish](Result<Reply> r) {
+          impl->enqueue(cs[i], Completion([g, i, finish](Result<Reply> r) {
                           g->results[i] = std::move(r);
                           if (--g->remaining == 0) finish(g);
                         }));

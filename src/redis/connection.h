@@ -13,6 +13,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "redis/client.h"
 #include "redis/redis_url.h"
 #include "redis/reply.h"
 
@@ -34,41 +35,43 @@ struct ConnectionOptions {
   std::chrono::milliseconds backoff_min{50};
   std::chrono::milliseconds backoff_max{1000};
   std::string client_name;  // CLIENT SETNAME, empty for none
+  // Pub/sub only (Subscriber): tried in turn after `endpoint` fails to connect or
+  // drops. In cluster mode any node carries classic pub/sub for the whole cluster.
+  std::vector<Endpoint> fallback_endpoints;
 };
 
-struct ConnectionStats {
-  std::uint64_t commands = 0;
-  std::uint64_t writes = 0;  // commands / writes = average pipeline depth
-  std::uint64_t reconnects = 0;
-};
-
-class Connection {
+class Connection final : public Client {
  public:
   Connection(boost::asio::any_io_executor ex, ConnectionOptions options);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   // Starts connecting (and reconnecting) in the background.
-  void start();
+  void start() override;
   // Fails everything in flight with errc::shutting_down and stops reconnecting.
-  void stop();
+  void stop() override;
 
   // Safe to call from any thread (readiness checks of every shard).
-  bool connected() const;
+  bool connected() const override;
   // The last connection error, for /readyz ("" while connected).
-  std::string last_error() const;
-  const ConnectionStats& stats() const;
+  std::string last_error() const override;
+  ConnectionStats stats() const override;
+  const Endpoint& endpoint() const;
 
   // Called (on the executor) after each successful (re)connect, e.g. to resweep.
-  void on_connect(std::function<void()> fn);
+  void on_connect(std::function<void()> fn) override;
 
-  boost::asio::awaitable<Result<Reply>> exec(Command cmd);
+  boost::asio::awaitable<Result<Reply>> exec(Command cmd) override;
+  // As exec(), without taking the command: it is encoded when the call starts,
+  // so `cmd` only has to live until the first suspension (the cluster client
+  // keeps it to resend after a redirect).
+  boost::asio::awaitable<Result<Reply>> exec_ref(const Command& cmd);
   // Sends all commands back to back (one write) and waits for every reply.
-  boost::asio::awaitable<std::vector<Result<Reply>>> exec_many(std::vector<Command> cmds);
+  boost::asio::awaitable<std::vector<Result<Reply>>> exec_many(std::vector<Command> cmds) override;
 
   // Callback form: the handler runs later on the executor, never inline.
-  void exec_async(Command cmd, std::function<void(Result<Reply>)> done);
+  void exec_async(Command cmd, std::function<void(Result<Reply>)> done) override;
 
  private:
   struct Impl;

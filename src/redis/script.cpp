@@ -37,7 +37,7 @@ Command Script::eval(const std::vector<std::string>& keys, const std::vector<std
 
 bool is_noscript(const Result<Reply>& r) { return r && r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0; }
 
-boost::asio::awaitable<Result<Reply>> run_script(Connection& conn, const Script& script, std::vector<std::string> keys,
+boost::asio::awaitable<Result<Reply>> run_script(Client& conn, const Script& script, std::vector<std::string> keys,
                                                  std::vector<std::string> args) {
   // Named commands: g++ 12 may destroy non-trivial temporaries of a co_await expression twice.
   auto cmd = script.evalsha(keys, args);
@@ -49,7 +49,7 @@ boost::asio::awaitable<Result<Reply>> run_script(Connection& conn, const Script&
   co_return r;
 }
 
-boost::asio::awaitable<std::vector<Result<Reply>>> run_script_many(Connection& conn, const Script& script,
+boost::asio::awaitable<std::vector<Result<Reply>>> run_script_many(Client& conn, const Script& script,
                                                                    std::vector<ScriptCall> calls) {
   std::vector<Command> cmds;
   cmds.reserve(calls.size());

@@ -27,7 +27,7 @@ class Script {
 bool is_noscript(const Result<Reply>& r);
 
 // Runs one script call with the NOSCRIPT fallback.
-boost::asio::awaitable<Result<Reply>> run_script(Connection& conn, const Script& script, std::vector<std::string> keys,
+boost::asio::awaitable<Result<Reply>> run_script(Client& conn, const Script& script, std::vector<std::string> keys,
                                                  std::vector<std::string> args);
 
 // Runs many calls of one script pipelined (one write); calls answered NOSCRIPT are
@@ -36,7 +36,7 @@ struct ScriptCall {
   std::vector<std::string> keys;
   std::vector<std::string> args;
 };
-boost::asio::awaitable<std::vector<Result<Reply>>> run_script_many(Connection& conn, const Script& script,
+boost::asio::awaitable<std::vector<Result<Reply>>> run_script_many(Client& conn, const Script& script,
                                                                    std::vector<ScriptCall> calls);
 
 }  // namespace ms::redis

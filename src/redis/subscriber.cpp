@@ -37,6 +37,11 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   std::function<void(const PubSubMessage&)> on_message;
   std::vector<std::function<void()>> on_connect;
   std::shared_ptr<spdlog::logger> log = observe::logger("redis");
+  std::size_t current = 0;  // 0: opts.endpoint, k: opts.fallback_endpoints[k - 1]
+
+  const Endpoint& ep() const { return current == 0 ? opts.endpoint : opts.fallback_endpoints[current - 1]; }
+  // After a failed connect or a lost connection, the next endpoint gets the next try.
+  void rotate() { current = (current + 1) % (1 + opts.fallback_endpoints.size()); }
 
   Impl(asio::any_io_executor e, ConnectionOptions o) : ex(std::move(e)), opts(std::move(o)), socket(ex), backoff_timer(ex) {}
 
@@ -63,7 +68,7 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
   }
 
   asio::awaitable<boost::system::error_code> connect_once() {
-    return connect_with_timeout(socket, opts.endpoint.host, opts.endpoint.port, opts.connect_timeout);
+    return connect_with_timeout(socket, ep().host, ep().port, opts.connect_timeout);
   }
 
   void dispatch(const Reply& r) {
@@ -87,11 +92,11 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
         socket.set_option(tcp::no_delay(true), nodelay_ignored);
         // Handshake and every subscription in one write; the PING's answer says it all worked.
         link_up = true;
-        if (!opts.endpoint.password.empty()) {
-          if (opts.endpoint.username.empty()) {
-            append_command(wbuf, {"AUTH", opts.endpoint.password});
+        if (!ep().password.empty()) {
+          if (ep().username.empty()) {
+            append_command(wbuf, {"AUTH", ep().password});
           } else {
-            append_command(wbuf, {"AUTH", opts.endpoint.username, opts.endpoint.password});
+            append_command(wbuf, {"AUTH", ep().username, ep().password});
           }
         }
         if (!opts.client_name.empty()) append_command(wbuf, {"CLIENT", "SETNAME", opts.client_name});
@@ -128,7 +133,7 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
             if (pong && !is_connected && !refused) {
               is_connected = true;
               backoff = opts.backoff_min;
-              log->debug("pub/sub connected to {}:{}", opts.endpoint.host, opts.endpoint.port);
+              log->debug("pub/sub connected to {}:{}", ep().host, ep().port);
               for (auto& fn : on_connect) fn();
             }
             dispatch(*reply);
@@ -140,10 +145,12 @@ struct Subscriber::Impl : std::enable_shared_from_this<Subscriber::Impl> {
         wbuf.clear();
         boost::system::error_code ignored;
         socket.close(ignored);
-        if (!stopped) log->warn("pub/sub connection to {}:{} lost", opts.endpoint.host, opts.endpoint.port);
+        if (!stopped) log->warn("pub/sub connection to {}:{} lost", ep().host, ep().port);
+        rotate();
       } else {
         boost::system::error_code ignored;
         socket.close(ignored);
+        rotate();
       }
       if (stopped) break;
       backoff_timer.expires_after(backoff);

@@ -5,7 +5,7 @@
 
 namespace ms::subscribe {
 
-Acknowledgments::Acknowledgments(redis::Connection& redis, messaging::RedisKeys keys)
+Acknowledgments::Acknowledgments(redis::Client& redis, messaging::RedisKeys keys)
     : redis_(redis), keys_(std::move(keys)), ack_script_(kAckScript), nack_script_(kNackScript) {}
 
 boost::asio::awaitable<StoreResult<AckResult>> Acknowledgments::ack(Subscription sub, std::vector<std::string> ids) {

@@ -25,7 +25,7 @@ struct AckResult {
 
 class Acknowledgments {
  public:
-  Acknowledgments(redis::Connection& redis, messaging::RedisKeys keys);
+  Acknowledgments(redis::Client& redis, messaging::RedisKeys keys);
 
   boost::asio::awaitable<StoreResult<AckResult>> ack(Subscription sub, std::vector<std::string> message_ids);
   boost::asio::awaitable<StoreResult<AckResult>> nack(Subscription sub, std::vector<std::string> message_ids,
@@ -34,7 +34,7 @@ class Acknowledgments {
  private:
   boost::asio::awaitable<StoreResult<AckResult>> settle(Subscription sub, std::vector<std::string> ids, bool positive,
                                                         std::uint64_t delay_ms);
-  redis::Connection& redis_;
+  redis::Client& redis_;
   messaging::RedisKeys keys_;
   redis::Script ack_script_;
   redis::Script nack_script_;

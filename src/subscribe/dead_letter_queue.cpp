@@ -32,7 +32,7 @@ DeadLetter from_entry(const redis::Reply& entry) {
 
 }  // namespace
 
-DeadLetterQueue::DeadLetterQueue(redis::Connection& redis, messaging::RedisKeys keys, std::string instance_id)
+DeadLetterQueue::DeadLetterQueue(redis::Client& redis, messaging::RedisKeys keys, std::string instance_id)
     : redis_(redis), keys_(std::move(keys)), instance_id_(std::move(instance_id)), replay_script_(kReplayScript) {}
 
 boost::asio::awaitable<StoreResult<DeadLetterPage>> DeadLetterQueue::list(std::string sub_id, std::string after,

@@ -37,7 +37,7 @@ struct DeadLetterPage {
 
 class DeadLetterQueue {
  public:
-  DeadLetterQueue(redis::Connection& redis, messaging::RedisKeys keys, std::string instance_id);
+  DeadLetterQueue(redis::Client& redis, messaging::RedisKeys keys, std::string instance_id);
 
   boost::asio::awaitable<StoreResult<DeadLetterPage>> list(std::string sub_id, std::string after, std::size_t limit);
   // ids: message ids or DLQ entry ids; empty = all. Returns how many were replayed.
@@ -45,7 +45,7 @@ class DeadLetterQueue {
   boost::asio::awaitable<StoreResult<std::int64_t>> purge(std::string sub_id);
 
  private:
-  redis::Connection& redis_;
+  redis::Client& redis_;
   messaging::RedisKeys keys_;
   std::string instance_id_;
   redis::Script replay_script_;

@@ -75,7 +75,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   struct Worker;
 
   asio::any_io_executor ex;
-  redis::Connection& redis;
+  redis::Client& redis;
   redis::Subscriber pubsub;
   messaging::RedisKeys keys;
   SubscriptionStore store;
@@ -95,7 +95,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   std::mt19937_64 rng{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log = observe::logger("delivery");
 
-  Impl(asio::any_io_executor e, redis::Connection& r, redis::ConnectionOptions ps, messaging::RedisKeys k,
+  Impl(asio::any_io_executor e, redis::Client& r, redis::ConnectionOptions ps, messaging::RedisKeys k,
        http::WebhookClient& w, DispatcherOptions o, DispatcherCounters& c)
       : ex(e), redis(r), pubsub(e, std::move(ps)), keys(k), store(r, k), webhooks(w), opts(std::move(o)), counters(c),
         tick(e), tasks(e) {}
@@ -783,7 +783,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   }
 };
 
-Dispatcher::Dispatcher(asio::any_io_executor ex, redis::Connection& redis, redis::ConnectionOptions pubsub,
+Dispatcher::Dispatcher(asio::any_io_executor ex, redis::Client& redis, redis::ConnectionOptions pubsub,
                        messaging::RedisKeys keys, http::WebhookClient& webhooks, DispatcherOptions options,
                        DispatcherCounters& counters)
     : impl_(std::make_shared<Impl>(ex, redis, std::move(pubsub), std::move(keys), webhooks, std::move(options),

@@ -53,7 +53,7 @@ struct DispatcherCounters {
 
 class Dispatcher {
  public:
-  Dispatcher(boost::asio::any_io_executor ex, redis::Connection& redis, redis::ConnectionOptions pubsub,
+  Dispatcher(boost::asio::any_io_executor ex, redis::Client& redis, redis::ConnectionOptions pubsub,
              messaging::RedisKeys keys, http::WebhookClient& webhooks, DispatcherOptions options,
              DispatcherCounters& counters);
   ~Dispatcher();

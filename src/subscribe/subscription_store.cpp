@@ -25,7 +25,7 @@ const redis::Reply* hash_field(const redis::Reply& flat, std::string_view name) 
 
 }  // namespace
 
-SubscriptionStore::SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys,
+SubscriptionStore::SubscriptionStore(redis::Client& redis, messaging::RedisKeys keys,
                                      std::uint64_t retention_max_messages)
     : redis_(redis), keys_(std::move(keys)), retention_max_messages_(retention_max_messages) {}
 
@@ -62,7 +62,10 @@ boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) 
   auto chans = co_await matching_channels(sub);
   std::vector<redis::Command> cmds;
   cmds.push_back({"HDEL", keys_.subs(), sub.id});
-  cmds.push_back({"DEL", keys_.sub_stats(sub.id), keys_.dlq(sub.id), keys_.awaiting(sub.id)});
+  // One DEL per key: on a cluster they live in different slots.
+  cmds.push_back({"DEL", keys_.sub_stats(sub.id)});
+  cmds.push_back({"DEL", keys_.dlq(sub.id)});
+  cmds.push_back({"DEL", keys_.awaiting(sub.id)});
   if (chans.value) {
     for (const auto& ch : *chans.value) {
       cmds.push_back({"XGROUP", "DESTROY", keys_.log(ch), sub.id});

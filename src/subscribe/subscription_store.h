@@ -51,7 +51,7 @@ struct StoreResult {
 
 class SubscriptionStore {
  public:
-  SubscriptionStore(redis::Connection& redis, messaging::RedisKeys keys, std::uint64_t retention_max_messages = 1000000);
+  SubscriptionStore(redis::Client& redis, messaging::RedisKeys keys, std::uint64_t retention_max_messages = 1000000);
 
   boost::asio::awaitable<StoreResult<std::vector<Subscription>>> load_all();
   boost::asio::awaitable<StoreResult<std::optional<Subscription>>> get(std::string id);
@@ -74,7 +74,7 @@ class SubscriptionStore {
   const messaging::RedisKeys& keys() const { return keys_; }
 
  private:
-  redis::Connection& redis_;
+  redis::Client& redis_;
   messaging::RedisKeys keys_;
   std::uint64_t retention_max_messages_;
 };

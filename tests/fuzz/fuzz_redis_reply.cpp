@@ -4,7 +4,12 @@
 // - however the bytes are split into reads (one piece, pseudo-random chunks taken
 //   from the input, single bytes), the same replies come out, then the same error;
 // - a reply's accessors agree with its type (as_int of integers and numeric strings);
-// - encode_command(args) read back is one array of exactly those bulk strings.
+// - encode_command(args) read back is one array of exactly those bulk strings;
+// - cluster routing (redis/cluster_slots.h) of what a server may send: a slot map
+//   parsed from any reply has ranges within 0..16383, ports and hosts; a redirect
+//   parsed from any error has a slot in range and reads back the same; the
+//   routing key of any command is one of its arguments, its slot in range.
+#include "redis/cluster_slots.h"
 #include "redis/resp_reader.h"
 
 #include <cstdint>
@@ -79,6 +84,27 @@ void check_same(const Parsed& a, const Parsed& b) {
   for (std::size_t i = 0; i < a.replies.size(); ++i) check(same(a.replies[i], b.replies[i]), "chunking does not change replies");
 }
 
+void check_cluster_routing(const Reply& r) {
+  if (auto map = cluster::parse_cluster_slots(r, "asked")) {
+    for (const auto& range : *map) {
+      check(range.first >= 0 && range.first <= range.last && range.last < cluster::kSlotCount, "slot ranges in bounds");
+      check(range.port > 0 && !range.host.empty(), "every range has a master");
+    }
+  }
+  if (r.is_error()) {
+    if (auto red = cluster::parse_redirect(r.str)) {
+      check(red->slot >= 0 && red->slot < cluster::kSlotCount && red->port > 0, "redirect in bounds");
+      const std::string again = std::string(red->kind == cluster::Redirect::Kind::moved ? "MOVED " : "ASK ") +
+                                std::to_string(red->slot) + " " + red->host + ":" + std::to_string(red->port);
+      auto back = cluster::parse_redirect(again);
+      check(back && back->slot == red->slot && back->host == red->host && back->port == red->port &&
+                back->kind == red->kind,
+            "a redirect reads back the same");
+    }
+  }
+  for (const auto& e : r.elements) check_cluster_routing(e);
+}
+
 void check_command_round_trip(std::string_view input) {
   Command cmd;
   while (!input.empty() && cmd.size() < 16) {
@@ -88,6 +114,13 @@ void check_command_round_trip(std::string_view input) {
     input.remove_prefix(nl + 1);
   }
   if (cmd.empty()) return;
+  if (auto key = cluster::routing_key(cmd)) {
+    bool found = false;
+    for (const auto& arg : cmd) found = found || (arg.data() == key->data() && arg.size() == key->size());
+    check(found, "the routing key is one of the arguments");
+    const int slot = cluster::key_slot(*key);
+    check(slot >= 0 && slot < cluster::kSlotCount, "key slot in range");
+  }
   std::string wire = encode_command(cmd);
   RespReader reader;
   check(reader.feed(wire), "an encoded command is valid RESP");
@@ -105,7 +138,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   const Parsed whole = parse(input, {input.size() + 1});
-  for (const auto& r : whole.replies) check_accessors(r);
+  for (const auto& r : whole.replies) {
+    check_accessors(r);
+    check_cluster_routing(r);
+  }
 
   // Chunk sizes from the input's own bytes (1..16), so the fuzzer steers the splits.
   std::vector<std::size_t> pieces;

@@ -23,6 +23,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/burst.h"
 #include "support/delivery_harness.h"
 #include "support/webhook_receiver.h"
 
@@ -37,44 +38,6 @@ ServiceOptions service_options(std::vector<std::string> args) {
   o.args = std::move(args);
   o.wait_ready = true;
   return o;
-}
-
-// What the receiver got, against what was published.
-struct Tally {
-  std::size_t requests = 0;
-  std::size_t distinct = 0;
-  std::size_t duplicated_ids = 0;    // ids received more than once
-  std::size_t extra_deliveries = 0;  // requests beyond the first per id
-  std::vector<std::string> lost;     // published, never received
-
-  static Tally of(const WebhookReceiver& hook, const std::set<std::string>& published) {
-    Tally t;
-    std::map<std::string, int> times;
-    for (const auto& id : received_ids(hook)) ++times[id];
-    t.requests = 0;
-    for (const auto& [id, n] : times) {
-      t.requests += static_cast<std::size_t>(n);
-      if (n > 1) {
-        ++t.duplicated_ids;
-        t.extra_deliveries += static_cast<std::size_t>(n - 1);
-      }
-    }
-    t.distinct = times.size();
-    for (const auto& id : published) {
-      if (!times.contains(id)) t.lost.push_back(id);
-    }
-    return t;
-  }
-
-  void print(const char* test, std::size_t published) const {
-    std::printf("[ figures  ] %s: published %zu, requests %zu, distinct %zu, duplicated ids %zu (%zu extra deliveries), lost %zu\n",
-                test, published, requests, distinct, duplicated_ids, extra_deliveries, lost.size());
-    std::fflush(stdout);
-  }
-};
-
-bool all_received(const WebhookReceiver& hook, const std::set<std::string>& published, std::chrono::milliseconds timeout) {
-  return poll_until([&] { return Tally::of(hook, published).lost.empty(); }, timeout, 50ms);
 }
 
 json::array batch_of(const std::string& ch, int batch, int size) {
@@ -226,88 +189,6 @@ TEST(ReliabilityCrash, TwoInstancesKill9OneTheOtherTakesOverItsMessages) {
 
 // ---- redis-server restart during a burst -----------------------------------------------
 
-// Publishes `batches` × `size` messages from its own thread, retrying every item
-// until it gets a 2xx (an idempotency key per item makes a retry of a publish that
-// was in fact stored return the first result). Confirmed ids go into `confirmed`.
-struct Publisher {
-  std::mutex mu;
-  std::set<std::string> confirmed;
-  std::atomic<int> batches_done{0};
-  std::atomic<int> failed_calls{0};   // non-200 answers or network errors
-  std::atomic<int> failed_items{0};   // items answered with an error
-  std::atomic<int> status_503{0};
-  std::atomic<bool> gave_up{false};
-  std::string first_error;
-
-  void run(const ServiceProcess& svc, const std::string& ch, int batches, int size,
-           std::chrono::milliseconds pause, std::chrono::milliseconds budget) {
-    HttpClientOptions co;
-    co.timeout = 3s;
-    std::optional<HttpClient> api(svc.client(co));
-    const auto deadline = std::chrono::steady_clock::now() + budget;
-    for (int b = 0; b < batches; ++b) {
-      std::vector<int> todo;
-      for (int i = 0; i < size; ++i) todo.push_back(i);
-      while (!todo.empty()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-          gave_up = true;
-          return;
-        }
-        json::array msgs;
-        for (int i : todo) {
-          msgs.push_back(json::object{{"channel", ch},
-                                      {"data", {{"b", b}, {"i", i}}},
-                                      {"idempotency_key", "b" + std::to_string(b) + "-i" + std::to_string(i)}});
-        }
-        std::vector<int> again;
-        try {
-          auto r = api->post("/v1/messages/batch", json::serialize(json::object{{"messages", msgs}}));
-          if (r.status != 200) {
-            ++failed_calls;
-            if (r.status == 503) ++status_503;
-            note(std::to_string(r.status) + " " + r.body);
-            again = todo;
-          } else {
-            const json::value body = r.json();
-            const auto& results = body.at("results").as_array();
-            for (std::size_t k = 0; k < todo.size(); ++k) {
-              const json::value item = k < results.size() ? results[k] : json::value(nullptr);
-              if (item.is_object() && item.as_object().contains("id") && !item.as_object().contains("error")) {
-                std::lock_guard lock(mu);
-                confirmed.insert(std::string(item.at("id").as_string()));
-              } else {
-                ++failed_items;
-                note("item: " + json::serialize(item));
-                again.push_back(todo[k]);
-              }
-            }
-          }
-        } catch (const std::exception& e) {
-          ++failed_calls;
-          note(std::string("exception: ") + e.what());
-          again = todo;
-          api.emplace(svc.client(co));
-        }
-        todo = std::move(again);
-        if (!todo.empty()) std::this_thread::sleep_for(50ms);
-      }
-      ++batches_done;
-      std::this_thread::sleep_for(pause);
-    }
-  }
-
-  std::set<std::string> snapshot() {
-    std::lock_guard lock(mu);
-    return confirmed;
-  }
-
- private:
-  void note(const std::string& e) {
-    std::lock_guard lock(mu);
-    if (first_error.empty()) first_error = e;
-  }
-};
-
 void redis_restart_mid_burst(bool kill9, const char* name) {
   RedisServerOptions ro;
   ro.appendonly = true;
@@ -327,8 +208,8 @@ void redis_restart_mid_burst(bool kill9, const char* name) {
                          "id");
   constexpr int kBatches = 15;
   constexpr int kSize = 20;
-  Publisher pub;
-  std::jthread t([&] { pub.run(svc, ch, kBatches, kSize, 30ms, 20s); });
+  BurstPublisher pub;
+  std::jthread t([&] { pub.run({&svc}, {ch}, kBatches, kSize, 30ms, 20s); });
 
   // Half-way through, with deliveries flowing, Redis goes down and comes back.
   const bool midway = poll_until([&] { return pub.batches_done.load() >= kBatches / 2; }, 10s);
@@ -343,13 +224,14 @@ void redis_restart_mid_burst(bool kill9, const char* name) {
     }
   }
   t.join();
-  ASSERT_TRUE(midway) << "publishing did not get half-way: " << pub.first_error;
+  const auto first_error = pub.first_error();
+  ASSERT_TRUE(midway) << "publishing did not get half-way: " << first_error;
   ASSERT_TRUE(flowing) << "nothing was delivered before the restart";
-  ASSERT_FALSE(pub.gave_up) << "publishes kept failing after the restart: " << pub.first_error;
+  ASSERT_FALSE(pub.gave_up) << "publishes kept failing after the restart: " << first_error;
   const auto published = pub.snapshot();
   std::printf("[ figures  ] %s: %zu requests before the restart, %d failed publish calls (%d × 503), %d failed items%s%s\n",
               name, before, pub.failed_calls.load(), pub.status_503.load(), pub.failed_items.load(),
-              pub.first_error.empty() ? "" : "; first failure: ", pub.first_error.substr(0, 200).c_str());
+              first_error.empty() ? "" : "; first failure: ", first_error.substr(0, 200).c_str());
   EXPECT_LT(before, published.size()) << "everything was delivered before the restart; the test proves nothing";
   ASSERT_EQ(published.size(), static_cast<std::size_t>(kBatches * kSize));
 
