@@ -28,6 +28,8 @@ class RedisKeys {
   std::string attempts(std::string_view ch, std::string_view sub) const {  // hash: entry id → attempts
     return tagged(ch, ":att:") + std::string(sub);
   }
+  // string, TTL: the instance serving an ordered subscription on this channel
+  std::string owner(std::string_view ch, std::string_view sub) const { return tagged(ch, ":owner:") + std::string(sub); }
 
   // Global
   std::string channels() const { return p_ + "channels"; }  // zset (score 0, by name)

@@ -89,4 +89,29 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return a
 )lua";
 
+// Ordered subscriptions: one instance at a time serves a channel, the holder of
+// the channel's owner key. KEYS[1] owner key, KEYS[2] log, KEYS[3] retry set.
+// ARGV[1] instance id, ARGV[2] owner TTL ms, ARGV[3] group, ARGV[4] "1" when this
+// process has not served the channel yet (a start, a restart or a takeover).
+// Returns 0 when another instance owns the channel; else the owner key is (re)set
+// with the TTL and 1 is returned — after, on a fresh start, every entry pending in
+// the group (whoever held it) is made due at once, ranked in log order, so the
+// claim-due script hands them over oldest first, before anything new is read.
+inline constexpr const char* kOwnScript = R"lua(
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if owner and ARGV[4] ~= '1' then return 1 end
+local pending = redis.call('XPENDING', KEYS[2], ARGV[3], '-', '+', 100000)
+for i = 1, #pending do redis.call('ZADD', KEYS[3], i, pending[i][1]) end
+return 1
+)lua";
+
+// KEYS[1] owner key. ARGV[1] instance id. Gives the channel up (graceful stop) if
+// this instance still owns it. Returns 1 when it did.
+inline constexpr const char* kReleaseOwnerScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
 }  // namespace ms::subscribe

@@ -86,6 +86,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   redis::Script claim_script{kClaimDueScript};
   redis::Script ack_script{kAckScript};
   redis::Script retry_script{kRetryScript};
+  redis::Script own_script{kOwnScript};
+  redis::Script release_script{kReleaseOwnerScript};
   std::unordered_map<std::string, std::shared_ptr<Worker>> workers;
   asio::steady_timer tick;
   // Every coroutine of the dispatcher, and every Redis write whose answer it still
@@ -129,6 +131,10 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     struct ChannelState {
       bool group_ready = false;
       bool dirty = true;
+      // Ordered subscriptions: this instance owns the channel now (may claim and
+      // read), and has owned it since this worker started.
+      bool owner = false;
+      bool owned_before = false;
     };
     struct KeyQueue {
       std::deque<Delivery> items;
@@ -173,6 +179,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         stopped = true;
       } else {
         draining = true;
+        if (in_flight == 0) release_ownership();
       }
       poke();
       for (auto* t : backoffs) t->cancel();
@@ -216,11 +223,20 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         if (!e.empty()) d.log->warn("subscription {}: cannot create group on {}: {}", sub.id, ch, e);
       }
       relaunch_parked();
+      if (sub.ordered) {
+        for (auto& [ch, st] : channels) {
+          if (!st.group_ready || !active()) continue;
+          std::string name = ch;
+          st.owner = co_await own(std::move(name), !st.owned_before);
+          if (st.owner && !st.owned_before) next_due_ms = 0;  // what the last owner held is due now
+          st.owned_before = st.owned_before || st.owner;
+        }
+      }
       auto now = unix_ms_now();
       if (now >= next_due_ms) {
         next_due_ms = now + d.opts.retry_poll_interval.count();
         for (auto& [ch, st] : channels) {
-          if (!st.group_ready || !active()) continue;
+          if (!st.group_ready || !active() || (sub.ordered && !st.owner)) continue;
           auto n = room();
           if (n == 0) break;
           std::string name = ch;
@@ -230,13 +246,27 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         }
       }
       for (auto& [ch, st] : channels) {
-        if (!st.dirty || !st.group_ready || !active()) continue;
+        if (!st.dirty || !st.group_ready || !active() || (sub.ordered && !st.owner)) continue;
         auto n = room();
         if (n == 0) break;
         std::string name = ch;
         auto got = co_await read_new(std::move(name), n);
         if (got < n) st.dirty = false;
       }
+    }
+
+    // Ordered: one instance at a time serves a channel (kOwnScript). The owner key
+    // outlives a pass many times over, so a live owner keeps it; a dead one's lapses.
+    asio::awaitable<bool> own(std::string ch, bool fresh) {
+      const auto ttl = std::max<std::int64_t>(d.opts.lease.count(), 10 * d.opts.retry_poll_interval.count());
+      std::vector<std::string> ks{d.keys.owner(ch, sub.id), d.keys.log(ch), d.keys.retry(ch, sub.id)};
+      std::vector<std::string> args{d.opts.instance_id, std::to_string(ttl), sub.id, fresh ? "1" : "0"};
+      auto r = co_await redis::run_script(d.redis, d.own_script, std::move(ks), std::move(args));
+      if (!r || r->is_error()) {
+        if (r) d.log->warn("subscription {}: ownership of {}: {}", sub.id, ch, r->str);
+        co_return false;
+      }
+      co_return r->integer == 1;
     }
 
     asio::awaitable<std::size_t> read_new(std::string ch, std::size_t n) {
@@ -639,7 +669,19 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       } else if (keep_in_memory) {
         parked.push_back(dv);
       }
+      if (draining && in_flight == 0) release_ownership();
       poke();
+    }
+
+    // Shutting down with nothing in flight: hand the ordered channels this instance
+    // serves to the others now, rather than when the owner keys lapse.
+    void release_ownership() {
+      if (!sub.ordered) return;
+      for (auto& [ch, st] : channels) {
+        if (!st.owner) continue;
+        st.owner = false;
+        d.write(d.release_script.eval({d.keys.owner(ch, sub.id)}, {d.opts.instance_id}));
+      }
     }
   };
 

@@ -69,7 +69,7 @@ boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) 
   if (chans.value) {
     for (const auto& ch : *chans.value) {
       cmds.push_back({"XGROUP", "DESTROY", keys_.log(ch), sub.id});
-      cmds.push_back({"DEL", keys_.retry(ch, sub.id), keys_.attempts(ch, sub.id)});
+      cmds.push_back({"DEL", keys_.retry(ch, sub.id), keys_.attempts(ch, sub.id), keys_.owner(ch, sub.id)});
     }
   }
   cmds.push_back({"PUBLISH", keys_.control(), "deleted " + sub.id});
