@@ -35,12 +35,14 @@ void set_subscription_gauges(const std::vector<std::pair<std::string, subscribe:
   for (const auto& [id, st] : stats) {
     m.backlog.Add({{"subscription", id}}).Set(static_cast<double>(st.backlog));
     m.dead_letters.Add({{"subscription", id}}).Set(static_cast<double>(st.dead_lettered));
+    m.at_risk.Add({{"subscription", id}}).Set(static_cast<double>(st.at_risk));
     now.insert(id);
   }
   for (const auto& id : r.ids) {
     if (now.contains(id)) continue;
     m.backlog.Remove(&m.backlog.Add({{"subscription", id}}));
     m.dead_letters.Remove(&m.dead_letters.Add({{"subscription", id}}));
+    m.at_risk.Remove(&m.at_risk.Add({{"subscription", id}}));
   }
   r.ids = std::move(now);
 }

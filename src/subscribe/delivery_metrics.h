@@ -19,6 +19,7 @@ struct DeliveryMetrics {
   // Set at scrape time from the subscriptions' stats (api/metrics_handler.cpp).
   prometheus::Family<prometheus::Gauge>& backlog;       // messaging_subscription_backlog{subscription}
   prometheus::Family<prometheus::Gauge>& dead_letters;  // messaging_dead_letters{subscription}
+  prometheus::Family<prometheus::Gauge>& at_risk;       // messaging_subscription_at_risk{subscription}
   prometheus::Gauge& in_flight;                         // messaging_deliveries_in_flight (this process)
 
   static DeliveryMetrics& get();
@@ -59,6 +60,11 @@ inline DeliveryMetrics& DeliveryMetrics::get() {
                     .Name("messaging_dead_letters")
                     .Help("Messages in the subscription's dead-letter queue (read at scrape time).")
                     .Register(r);
+    auto& at_risk = prometheus::BuildGauge()
+                        .Name("messaging_subscription_at_risk")
+                        .Help("Messages owed to the subscription that retention has trimmed or is about to trim "
+                              "(stats.at_risk, read at scrape time).")
+                        .Register(r);
     auto& in_flight = prometheus::BuildGauge()
                           .Name("messaging_deliveries_in_flight")
                           .Help("Webhook deliveries this process has under way.")
@@ -68,6 +74,7 @@ inline DeliveryMetrics& DeliveryMetrics::get() {
                            e2e.Add({}, observe::latency_buckets()),
                            backlog,
                            dlq,
+                           at_risk,
                            in_flight.Add({})};
   }();
   return m;

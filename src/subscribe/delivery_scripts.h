@@ -114,4 +114,59 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
+// KEYS[1] log. ARGV[1] group, ARGV[2] start id ("0" or an entry id).
+// Creates the subscription's group (MKSTREAM) with ENTRIESREAD = how many entries
+// were ever added up to the start, when that is cheap to tell (the start before,
+// after or within 10,000 entries of the end of the stream). From a valid count on,
+// Redis keeps the group's lag exact (entries-added - entries-read) even after the
+// log is trimmed past entries the group never read: that is how stats.at_risk
+// sees them. Returns 1 when created, 0 when the group exists.
+inline constexpr const char* kCreateGroupScript = R"lua(
+local function cmp(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return nil end
+  if #am ~= #bm then return #am < #bm and -1 or 1 end
+  if am ~= bm then return am < bm and -1 or 1 end
+  if #as ~= #bs then return #as < #bs and -1 or 1 end
+  if as ~= bs then return as < bs and -1 or 1 end
+  return 0
+end
+local read = nil
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  read = 0
+else
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  local len, added, first, last = 0, 0, nil, nil
+  for i = 1, #info, 2 do
+    local k, v = info[i], info[i + 1]
+    if k == 'length' then len = v
+    elseif k == 'entries-added' then added = v
+    elseif k == 'first-entry' and type(v) == 'table' then first = v[1]
+    elseif k == 'last-entry' and type(v) == 'table' then last = v[1] end
+  end
+  if len == 0 or not first or not last then
+    read = added
+  elseif ARGV[2] == '0' or cmp(ARGV[2], first) == -1 then
+    read = added - len
+  elseif cmp(ARGV[2], last) ~= -1 then
+    read = added
+  else
+    local after = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', 10001)
+    if #after <= 10000 then read = added - #after end
+  end
+end
+local r
+if read then
+  r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM', 'ENTRIESREAD', read)
+else
+  r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+end
+if type(r) == 'table' and r.err then
+  if string.find(r.err, 'BUSYGROUP', 1, true) then return 0 end
+  return r
+end
+return 1
+)lua";
+
 }  // namespace ms::subscribe

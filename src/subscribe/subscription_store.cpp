@@ -2,6 +2,7 @@
 
 #include "base/clock.h"
 #include "messaging/channel_name.h"
+#include "subscribe/delivery_scripts.h"
 
 #include <algorithm>
 
@@ -16,6 +17,17 @@ std::int64_t id_ms(std::string_view entry_id) {
   return std::strtoll(std::string(entry_id.substr(0, dash)).c_str(), nullptr, 10);
 }
 
+// Stream entry ids "<ms>-<seq>" in numeric order (both parts fit 64 bits unsigned).
+bool entry_id_less(std::string_view a, std::string_view b) {
+  auto parts = [](std::string_view id) {
+    auto dash = id.find('-');
+    auto ms = std::strtoull(std::string(id.substr(0, dash)).c_str(), nullptr, 10);
+    auto seq = dash == std::string_view::npos ? 0ULL : std::strtoull(std::string(id.substr(dash + 1)).c_str(), nullptr, 10);
+    return std::pair{ms, seq};
+  };
+  return parts(a) < parts(b);
+}
+
 const redis::Reply* hash_field(const redis::Reply& flat, std::string_view name) {
   for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
     if (flat.elements[i].str == name) return &flat.elements[i + 1];
@@ -27,7 +39,10 @@ const redis::Reply* hash_field(const redis::Reply& flat, std::string_view name) 
 
 SubscriptionStore::SubscriptionStore(redis::Client& redis, messaging::RedisKeys keys,
                                      std::uint64_t retention_max_messages)
-    : redis_(redis), keys_(std::move(keys)), retention_max_messages_(retention_max_messages) {}
+    : redis_(redis),
+      keys_(std::move(keys)),
+      create_group_script_(kCreateGroupScript),
+      retention_max_messages_(retention_max_messages) {}
 
 boost::asio::awaitable<StoreResult<std::vector<Subscription>>> SubscriptionStore::load_all() {
   redis::Command cmd{"HGETALL", keys_.subs()};
@@ -110,8 +125,9 @@ std::string SubscriptionStore::group_start_id(const Subscription& sub) {
 }
 
 boost::asio::awaitable<std::string> SubscriptionStore::ensure_group(const Subscription& sub, std::string channel) {
-  redis::Command cmd{"XGROUP", "CREATE", keys_.log(channel), sub.id, group_start_id(sub), "MKSTREAM"};
-  auto r = co_await redis_.exec(std::move(cmd));
+  std::vector<std::string> ks{keys_.log(channel)};
+  std::vector<std::string> args{sub.id, group_start_id(sub)};
+  auto r = co_await redis::run_script(redis_, create_group_script_, std::move(ks), std::move(args));
   auto e = error_text(r);
   if (e.rfind("BUSYGROUP", 0) == 0) e.clear();
   co_return e;
@@ -128,6 +144,8 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
     cmds.push_back({"XINFO", "GROUPS", keys_.log(ch)});
     cmds.push_back({"HLEN", keys_.attempts(ch, sub.id)});  // held after a failed attempt
     cmds.push_back({"XPENDING", keys_.log(ch), sub.id, "-", "+", "1"});
+    cmds.push_back({"XLEN", keys_.log(ch)});
+    cmds.push_back({"XRANGE", keys_.log(ch), "-", "+", "COUNT", "1"});  // the first entry still kept
   }
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (std::size_t i = 0; i < 3; ++i) {
@@ -156,9 +174,17 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
   std::optional<std::int64_t> oldest;
   std::vector<redis::Command> next_entry;  // first undelivered entry per channel with lag
   for (std::size_t c = 0; c < chans.value->size(); ++c) {
-    const auto& groups = rs[3 + 3 * c];
-    const auto& retry = rs[4 + 3 * c];
-    const auto& pend = rs[5 + 3 * c];
+    constexpr std::size_t kPerChannel = 5;
+    const auto& groups = rs[3 + kPerChannel * c];
+    const auto& retry = rs[4 + kPerChannel * c];
+    const auto& pend = rs[5 + kPerChannel * c];
+    const auto& length = rs[6 + kPerChannel * c];
+    const auto& first = rs[7 + kPerChannel * c];
+    const std::int64_t kept = length && length->is_integer() ? length->integer : 0;
+    std::optional<std::string> first_id;
+    if (first && first->is_array() && !first->elements.empty() && !first->elements[0].elements.empty()) {
+      first_id = first->elements[0].elements[0].str;
+    }
     if (groups && groups->is_array()) {
       for (const auto& g : groups->elements) {
         auto* name = hash_field(g, "name");
@@ -168,10 +194,20 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
         pending_total += pending;
         auto* lag = hash_field(g, "lag");
         auto* last = hash_field(g, "last-delivered-id");
-        if (lag && !lag->is_nil()) st.backlog += lag->as_int().value_or(0);
-        // Redis reports no lag once trimming passed entries the group never read.
+        // With a valid entries-read (kCreateGroupScript) the lag counts every entry
+        // added after the group's position, trimmed ones included. The group's
+        // position before the first entry kept means the log was trimmed past
+        // entries it never read: those are lost to it, counted at risk, not backlog.
+        std::int64_t lag_n = lag && !lag->is_nil() ? lag->as_int().value_or(0) : 0;
+        std::int64_t trimmed_unread = 0;
+        if (lag_n > 0 && last && (!first_id || entry_id_less(last->str, *first_id))) {
+          trimmed_unread = std::max<std::int64_t>(0, lag_n - kept);
+        }
+        st.backlog += lag_n - trimmed_unread;
+        st.at_risk += trimmed_unread;
+        // Redis reports no lag when it cannot tell (a group made without a count).
         if (lag && lag->is_nil()) st.at_risk += 1;
-        auto undelivered = (lag && !lag->is_nil() ? lag->as_int().value_or(0) : 0) + pending;
+        auto undelivered = lag_n - trimmed_unread + pending;
         auto safe = static_cast<std::int64_t>(retention_max_messages_ * 9 / 10);
         if (undelivered > safe) st.at_risk += undelivered - safe;
         if (lag && lag->as_int().value_or(0) > 0 && last) {

@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "messaging/redis_keys.h"
 #include "redis/connection.h"
+#include "redis/script.h"
 #include "subscribe/subscription.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -76,6 +77,7 @@ class SubscriptionStore {
  private:
   redis::Client& redis_;
   messaging::RedisKeys keys_;
+  redis::Script create_group_script_;
   std::uint64_t retention_max_messages_;
 };
 

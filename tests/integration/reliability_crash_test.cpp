@@ -337,22 +337,10 @@ TEST(ReliabilityCrash, RetentionThatWouldDropUndeliveredMessagesIsReportedAtRisk
 // "Retention"): owed messages that retention has already dropped must show in
 // stats.at_risk (subscription_store.h: "plus any already trimmed unread").
 //
-// DISABLED (bug in src/): src/subscribe/subscription_store.cpp:169-173 counts only
-// backlog beyond 90 % of --retention-max-messages, plus 1 when XINFO GROUPS reports
-// lag = nil (the comment at :169 expects nil "once trimming passed entries the group
-// never read"). After MAXLEN trimming (no XDEL) Redis 7 does not report nil: it
-// estimates entries-read as entries-added - length, so lag = the stream's length and
-// the entries trimmed before the group read them vanish from backlog and at_risk
-// alike (here: 150 owed, ~40 trimmed, at_risk 20 = 110 - 90). Once the subscription
-// is resumed the 40 are simply never delivered and nothing ever reported them.
-// Fix: count trimmed-unread per group, e.g. when the group's last-delivered-id is
-// before the stream's first entry, add (XINFO STREAM entries-added - XLEN) -
-// group entries-read (it is nil for the groups ensure_group creates, so create
-// them with XGROUP CREATE ... ENTRIESREAD <entries-added>), or keep a
-// per-subscription "trimmed_unread" counter written by the publish script when its
-// XADD MAXLEN moves the first entry past a group's last-delivered-id (and export it
-// as a metric). Re-enable then.
-TEST(ReliabilityCrash, DISABLED_OwedMessagesAlreadyTrimmedAreCountedAtRisk) {
+// The group is created with a valid entries-read (kCreateGroupScript), so Redis
+// keeps its lag exact after MAXLEN trimming; the entries trimmed before the group
+// read them are lag - XLEN when its position is before the first entry kept.
+TEST(ReliabilityCrash, OwedMessagesAlreadyTrimmedAreCountedAtRisk) {
   DeliveryStack s({"--retention-max-messages", "100", "--delivery-lease-ms", "300"});
   WebhookReceiver hook;
   const std::string ch = "retention.trimmed";
@@ -367,6 +355,13 @@ TEST(ReliabilityCrash, DISABLED_OwedMessagesAlreadyTrimmedAreCountedAtRisk) {
   EXPECT_GE(st.at("at_risk").to_number<std::int64_t>(), trimmed)
       << trimmed << " owed messages are already gone, but at_risk does not count them";
   EXPECT_GE(st.at("backlog").to_number<std::int64_t>() + st.at("at_risk").to_number<std::int64_t>(), 150);
+  // The same figure as a metric.
+  auto metrics = s.api->get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string series = "messaging_subscription_at_risk{subscription=\"" + paused + "\"} ";
+  const auto at = metrics.body.find(series);
+  ASSERT_NE(at, std::string::npos) << metrics.body.substr(0, 2000);
+  EXPECT_GE(std::stoll(metrics.body.substr(at + series.size())), trimmed);
 }
 
 }  // namespace
