@@ -159,24 +159,30 @@ Reply get_subscription(Context& ctx, http::RouteRequest r) {
 
 Reply patch_subscription(Context& ctx, http::RouteRequest r) {
   std::string id(r.param("id"));
-  auto got = co_await ctx.subscriptions->get(id);
-  if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
-  if (!*got.value || !visible(ctx, r.req, **got.value)) co_return not_found(id);
-  auto patched = subscribe::apply_patch(**got.value, r.req.body);
-  if (auto* err = std::get_if<subscribe::FieldError>(&patched)) {
-    co_return error_response(400, err->message, boost::json::object{{"field", err->field}});
-  }
-  auto sub = std::move(std::get<Subscription>(patched));
-  if (sub.endpoint != (*got.value)->endpoint) {
-    if (auto why = refused_endpoint(ctx, sub.endpoint); !why.empty()) {
-      co_return error_response(400, why, boost::json::object{{"field", "endpoint"}});
+  // Read, change, compare-and-set: a change made meanwhile (another PATCH, or a
+  // dispatcher disabling the subscription after a 410) is read again, not lost.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    auto got = co_await ctx.subscriptions->get_stored(id);
+    if (!got.value) co_return unavailable("cannot read the subscription: " + got.error);
+    if (!*got.value || !visible(ctx, r.req, (*got.value)->sub)) co_return not_found(id);
+    const Subscription& before = (*got.value)->sub;
+    auto patched = subscribe::apply_patch(before, r.req.body);
+    if (auto* err = std::get_if<subscribe::FieldError>(&patched)) {
+      co_return error_response(400, err->message, boost::json::object{{"field", err->field}});
     }
+    auto sub = std::move(std::get<Subscription>(patched));
+    if (sub.endpoint != before.endpoint) {
+      if (auto why = refused_endpoint(ctx, sub.endpoint); !why.empty()) {
+        co_return error_response(400, why, boost::json::object{{"field", "endpoint"}});
+      }
+    }
+    sub.updated_at_ms = unix_ms_now();
+    auto written = co_await ctx.subscriptions->replace(sub, std::move((*got.value)->raw));
+    if (!written.value) co_return unavailable("cannot change the subscription: " + written.error);
+    if (*written.value) co_return co_await with_stats(ctx, sub, 200);
   }
-  sub.updated_at_ms = unix_ms_now();
-  auto copy = sub;
-  auto e = co_await ctx.subscriptions->put(std::move(copy));
-  if (!e.empty()) co_return unavailable("cannot change the subscription: " + e);
-  co_return co_await with_stats(ctx, sub, 200);
+  co_return error_response(409, "the subscription kept changing while this change was applied; try again");
 }
 
 Reply delete_subscription(Context& ctx, http::RouteRequest r) {

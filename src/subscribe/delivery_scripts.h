@@ -169,4 +169,15 @@ end
 return 1
 )lua";
 
+// KEYS[1] the subscriptions hash. ARGV[1] id, ARGV[2] the stored JSON the change
+// was made from, ARGV[3] the new JSON, ARGV[4] control channel, ARGV[5] its message.
+// Writes (and announces) the change only if nobody changed the subscription since
+// it was read: 1 when written, 0 when it changed or is gone.
+inline constexpr const char* kReplaceSubscriptionScript = R"lua(
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)lua";
+
 }  // namespace ms::subscribe

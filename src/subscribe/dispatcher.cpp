@@ -67,6 +67,7 @@ struct Delivery {
   std::vector<std::pair<std::string, std::string>> attributes;
   std::int64_t published_at_ms = 0;
   std::optional<observe::SpanContext> publish_span;  // the publish's context (stored "t"), if any
+  std::uint64_t sent_generation = 0;  // the subscription's version the last attempt was made with
 };
 
 }  // namespace
@@ -484,6 +485,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
         observe::Span span("deliver " + dv.channel, observe::SpanKind::client, span_ctx, parent_span_id(dv));
         if (span.recording()) describe_attempt(span, dv, attempt);
         auto req = request_for(dv, attempt, span_ctx);
+        dv.sent_generation = sub.generation;
         const auto sent = std::chrono::steady_clock::now();
         auto res = co_await d.webhooks.post(std::move(req));
         metrics.attempt_duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
@@ -634,16 +636,45 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           break;
         }
         case Decision::Action::disable: {
+          // Written only onto the version the 410 answered, not what the worker has now.
+          const auto stored = co_await disable_stored(dv.sent_generation, decision.reason, now);
+          if (stored == WriteBack::superseded) {
+            d.log->info("subscription {}: 410 from a version since changed; not disabled", sub.id);
+            // The message waits in memory and goes out under the new version, which
+            // this worker may not have heard of yet.
+            if (sub.generation == dv.sent_generation) d.spawn(d.reload_one(sub.id), d.shared_from_this());
+            break;
+          }
           d.log->warn("subscription {} disabled: {}", sub.id, decision.reason);
           sub.state = State::disabled;
           sub.disabled_reason = decision.reason;
           sub.updated_at_ms = now;
           ++sub.generation;
-          auto copy = sub;
-          co_await d.store.put(std::move(copy));
           break;
         }
       }
+    }
+
+    // The 410 write-back: only onto the version this worker delivered with. If the
+    // subscription changed since (a PATCH, say a new endpoint), the change wins and
+    // the next reload brings this worker up to date.
+    enum class WriteBack { written, superseded, failed };
+    asio::awaitable<WriteBack> disable_stored(std::uint64_t seen_generation, std::string reason, std::int64_t now) {
+      for (int attempt = 0; attempt < 3 && !stopped; ++attempt) {
+        auto got = co_await d.store.get_stored(sub.id);
+        if (!got.value) co_return WriteBack::failed;
+        if (!*got.value) co_return WriteBack::superseded;  // deleted meanwhile
+        Subscription fresh = (*got.value)->sub;
+        if (fresh.generation != seen_generation || fresh.state != State::active) co_return WriteBack::superseded;
+        fresh.state = State::disabled;
+        fresh.disabled_reason = reason;
+        fresh.updated_at_ms = now;
+        ++fresh.generation;
+        auto written = co_await d.store.replace(fresh, std::move((*got.value)->raw));
+        if (!written.value) co_return WriteBack::failed;
+        if (*written.value) co_return WriteBack::written;
+      }
+      co_return WriteBack::failed;
     }
 
     // keep: the message stays held in memory, to be sent again when the subscription is active.

@@ -42,6 +42,7 @@ SubscriptionStore::SubscriptionStore(redis::Client& redis, messaging::RedisKeys 
     : redis_(redis),
       keys_(std::move(keys)),
       create_group_script_(kCreateGroupScript),
+      replace_script_(kReplaceSubscriptionScript),
       retention_max_messages_(retention_max_messages) {}
 
 boost::asio::awaitable<StoreResult<std::vector<Subscription>>> SubscriptionStore::load_all() {
@@ -63,6 +64,27 @@ boost::asio::awaitable<StoreResult<std::optional<Subscription>>> SubscriptionSto
   std::optional<Subscription> s;
   if (!r->is_nil()) s = from_stored(r->str);
   co_return StoreResult<std::optional<Subscription>>{std::move(s), {}};
+}
+
+boost::asio::awaitable<StoreResult<std::optional<SubscriptionStore::Stored>>> SubscriptionStore::get_stored(
+    std::string id) {
+  using R = StoreResult<std::optional<Stored>>;
+  redis::Command cmd{"HGET", keys_.subs(), std::move(id)};
+  auto r = co_await redis_.exec(std::move(cmd));
+  if (auto e = error_text(r); !e.empty()) co_return R{std::nullopt, e};
+  std::optional<Stored> out;
+  if (!r->is_nil()) {
+    if (auto s = from_stored(r->str)) out = Stored{std::move(*s), std::move(r->str)};
+  }
+  co_return R{std::move(out), {}};
+}
+
+boost::asio::awaitable<StoreResult<bool>> SubscriptionStore::replace(const Subscription& sub, std::string read_as) {
+  std::vector<std::string> ks{keys_.subs()};
+  std::vector<std::string> args{sub.id, std::move(read_as), to_stored(sub), keys_.control(), "changed " + sub.id};
+  auto r = co_await redis::run_script(redis_, replace_script_, std::move(ks), std::move(args));
+  if (auto e = error_text(r); !e.empty()) co_return StoreResult<bool>{std::nullopt, e};
+  co_return StoreResult<bool>{r->integer == 1, {}};
 }
 
 boost::asio::awaitable<std::string> SubscriptionStore::put(Subscription sub) {

@@ -58,6 +58,16 @@ class SubscriptionStore {
   boost::asio::awaitable<StoreResult<std::optional<Subscription>>> get(std::string id);
   // Writes the subscription and tells every instance.
   boost::asio::awaitable<std::string> put(Subscription sub);
+  // A subscription with the exact JSON it is stored as, for replace().
+  struct Stored {
+    Subscription sub;
+    std::string raw;
+  };
+  boost::asio::awaitable<StoreResult<std::optional<Stored>>> get_stored(std::string id);
+  // Writes `sub` only if the stored JSON is still `read_as` (compare-and-set, so a
+  // change made meanwhile by another request or instance is never overwritten):
+  // true when written, false when it changed or was deleted since.
+  boost::asio::awaitable<StoreResult<bool>> replace(const Subscription& sub, std::string read_as);
   // Removes the subscription and all its state (groups, retries, attempts, stats, DLQ).
   boost::asio::awaitable<std::string> remove(Subscription sub);
   // Redis server time in ms: the clock of stream ids.
@@ -78,6 +88,7 @@ class SubscriptionStore {
   redis::Client& redis_;
   messaging::RedisKeys keys_;
   redis::Script create_group_script_;
+  redis::Script replace_script_;
   std::uint64_t retention_max_messages_;
 };
 

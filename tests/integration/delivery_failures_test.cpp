@@ -199,6 +199,33 @@ TEST(DeliveryGone, Answer410DisablesTheSubscriptionUntilReEnabled) {
   EXPECT_EQ(str_of(get_subscription(*s.api, id), "state"), "active");
 }
 
+// A 410 arrives after the subscription was changed (here: moved to a new
+// endpoint while the old one was still answering). The dispatcher writes
+// "disabled" back only onto the version it delivered with, so the change wins:
+// the subscription stays active and the message goes to the new endpoint.
+TEST(DeliveryGone, A410FromTheOldEndpointDoesNotUndoAChangeMadeMeanwhile) {
+  DeliveryStack s;
+  WebhookReceiver hook;
+  hook.set_handler([&](const RecordedRequest& r) {
+    if (r.target.rfind("/old", 0) == 0) return webhook_response(410, 600ms);
+    return webhook_response(200);
+  });
+  const std::string ch = "gone.race";
+  const auto id = str_of(create_subscription(*s.api, {{"channel", ch}, {"endpoint", hook.url("/old")}}), "id");
+  const auto msg = str_of(publish(*s.api, ch, R"({"data":1})"), "id");
+  ASSERT_TRUE(hook.wait_for_count(1, 5s));  // the old endpoint has it and answers 410 in 600 ms
+  auto patched = patch_subscription(*s.api, id, {{"endpoint", hook.url("/new")}, {"description", "moved"}});
+  EXPECT_EQ(str_of(patched, "endpoint"), hook.url("/new"));
+  // The 410 lands after the PATCH.
+  ASSERT_TRUE(wait_for_path_count(hook, "/new", 1, 10s)) << "not delivered to the new endpoint; subscription "
+                                                         << json::serialize(get_subscription(*s.api, id));
+  auto got = get_subscription(*s.api, id);
+  EXPECT_EQ(str_of(got, "state"), "active") << json::serialize(got);
+  EXPECT_EQ(str_of(got, "endpoint"), hook.url("/new"));
+  EXPECT_EQ(str_of(got, "description"), "moved");
+  EXPECT_EQ(received_ids(hook, "/new"), std::vector<std::string>{msg});
+}
+
 TEST(DeliveryTimeout, SlowEndpointIsAFailedAttemptAndRetried) {
   DeliveryStack s;
   WebhookReceiver hook;
