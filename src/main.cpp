@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     dopts.shard_count = cfg.threads;
     dopts.max_message_bytes = cfg.max_body_bytes;
     dopts.lease = std::chrono::milliseconds(cfg.delivery_lease_ms);
+    dopts.instance_timeout = std::chrono::milliseconds(cfg.instance_timeout_ms);
     s->dispatcher = std::make_unique<subscribe::Dispatcher>(s->ioc.get_executor(), *s->redis, pubsub_opts, keys,
                                                             *s->webhooks, dopts, delivery_counters);
     s->ctx = std::make_unique<api::Context>(api::Context{cfg, *s->redis, process, s->publisher.get(),

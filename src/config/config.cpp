@@ -86,6 +86,8 @@ constexpr OptionSpec kOptions[] = {
     {"shutdown-timeout-ms", "MS", Arity::kOne, "", "in-flight work gets this long on SIGTERM (default 10000)"},
     {"delivery-lease-ms", "MS", Arity::kOne, "",
      "a held message is delivered again by any instance after timeout_ms + this (default 60000)"},
+    {"instance-timeout-ms", "MS", Arity::kOne, "",
+     "an instance that has not heartbeated for this long is taken for dead: others take its messages over (default 10000)"},
     {"max-subscriptions", "N", Arity::kOne, "", "subscriptions at most (default 10000)"},
     {"webhook-ca-file", "PATH", Arity::kOne, "", "extra CA certificates trusted for https webhooks"},
     {"webhook-pool-size", "N", Arity::kOne, "", "keep-alive connections per webhook origin (default 32)"},
@@ -466,6 +468,7 @@ Config build(const Inputs& in) {
   number(in, "max-inflight-publishes", c.max_inflight_publishes, 1, kMaxU32);
   number(in, "shutdown-timeout-ms", c.shutdown_timeout_ms, 0, kMaxU32);
   number(in, "delivery-lease-ms", c.delivery_lease_ms, 100, kMaxU32);
+  number(in, "instance-timeout-ms", c.instance_timeout_ms, 1000, kMaxU32);
   number(in, "max-subscriptions", c.max_subscriptions, 1, kMaxU32);
   if (const Given* g = find(in, "webhook-ca-file"); g != nullptr && !g->value().empty()) {
     if (!std::ifstream(g->value())) fail(g->source, "cannot read " + quote(g->value()) + ": " + std::strerror(errno));

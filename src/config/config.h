@@ -89,6 +89,10 @@ struct Config {
   // --delivery-lease-ms, default 60000: a message held by an instance that died is
   // delivered again by another after the subscription's timeout_ms + this.
   std::uint32_t delivery_lease_ms = 60000;
+  // --instance-timeout-ms, default 10000: every instance heartbeats each second
+  // (ms:instances); one silent this long is dead, and the others take over the
+  // messages it held at once instead of when their leases run out.
+  std::uint32_t instance_timeout_ms = 10000;
   // --max-subscriptions, default 10000.
   std::uint32_t max_subscriptions = 10000;
   // --webhook-ca-file PATH: extra CA certificates trusted for https webhooks.

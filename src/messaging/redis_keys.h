@@ -28,6 +28,8 @@ class RedisKeys {
   std::string attempts(std::string_view ch, std::string_view sub) const {  // hash: entry id → attempts
     return tagged(ch, ":att:") + std::string(sub);
   }
+  // string (integer): entries ever added up to the subscription's position in the log
+  std::string reads(std::string_view ch, std::string_view sub) const { return tagged(ch, ":reads:") + std::string(sub); }
   // string, TTL: the instance serving an ordered subscription on this channel
   std::string owner(std::string_view ch, std::string_view sub) const { return tagged(ch, ":owner:") + std::string(sub); }
 

@@ -8,13 +8,18 @@
 
 namespace ms::subscribe {
 
-// KEYS[1] log, KEYS[2] retry set. ARGV[1] group, ARGV[2] consumer, ARGV[3] count,
-// ARGV[4] lease due ms. Returns XREADGROUP's entries of the one stream (or nil).
+// KEYS[1] log, KEYS[2] retry set, KEYS[3] the group's read counter. ARGV[1] group,
+// ARGV[2] consumer, ARGV[3] count, ARGV[4] lease due ms. Returns XREADGROUP's
+// entries of the one stream (or nil). The counter (set when the group was made,
+// see kCreateGroupScript) counts the entries ever added up to the group's
+// position; it is kept by us because Redis 7.0 loses a group's entries-read when
+// it reloads its AOF.
 inline constexpr const char* kReadScript = R"lua(
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
 if not r then return nil end
 local entries = r[1][2]
 for i = 1, #entries do redis.call('ZADD', KEYS[2], ARGV[4], entries[i][1]) end
+if #entries > 0 and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('INCRBY', KEYS[3], #entries) end
 return entries
 )lua";
 
@@ -114,13 +119,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
-// KEYS[1] log. ARGV[1] group, ARGV[2] start id ("0" or an entry id).
-// Creates the subscription's group (MKSTREAM) with ENTRIESREAD = how many entries
-// were ever added up to the start, when that is cheap to tell (the start before,
-// after or within 10,000 entries of the end of the stream). From a valid count on,
-// Redis keeps the group's lag exact (entries-added - entries-read) even after the
-// log is trimmed past entries the group never read: that is how stats.at_risk
-// sees them. Returns 1 when created, 0 when the group exists.
+// KEYS[1] log, KEYS[2] the group's read counter. ARGV[1] group, ARGV[2] start id
+// ("0" or an entry id). Creates the subscription's group (MKSTREAM) and sets its
+// read counter to how many entries were ever added up to the start, when that is
+// cheap to tell (the start before, after or within 10,000 entries of the end of
+// the stream; else the counter is left unset: unknown). With it, entries-added -
+// counter is what the group has not read yet, trimmed entries included: that is
+// how stats.at_risk sees owed messages retention already dropped. Returns 1 when
+// created, 0 when the group exists.
 inline constexpr const char* kCreateGroupScript = R"lua(
 local function cmp(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -156,16 +162,12 @@ else
     if #after <= 10000 then read = added - #after end
   end
 end
-local r
-if read then
-  r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM', 'ENTRIESREAD', read)
-else
-  r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
-end
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
 if type(r) == 'table' and r.err then
   if string.find(r.err, 'BUSYGROUP', 1, true) then return 0 end
   return r
 end
+if read then redis.call('SET', KEYS[2], read) else redis.call('DEL', KEYS[2]) end
 return 1
 )lua";
 
@@ -178,6 +180,24 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
+)lua";
+
+// KEYS[1] log, KEYS[2] retry set. ARGV[1] group, ARGV[2] the dead consumer, ARGV[3]
+// now ms, ARGV[4] how many at most. The messages a dead instance held (its pending
+// entries in the group) are made due now, so the claim-due script of whichever
+// live instance runs next XCLAIMs them with their attempt counts. Returns
+// {pending entries of the dead consumer seen, made due}.
+inline constexpr const char* kTakeOverScript = R"lua(
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', tonumber(ARGV[4]), ARGV[2])
+local n = 0
+for i = 1, #p do
+  local due = redis.call('ZSCORE', KEYS[2], p[i][1])
+  if not due or tonumber(due) > tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[2], ARGV[3], p[i][1])
+    n = n + 1
+  end
+end
+return {#p, n}
 )lua";
 
 }  // namespace ms::subscribe

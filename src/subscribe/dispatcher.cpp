@@ -89,6 +89,8 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
   redis::Script retry_script{kRetryScript};
   redis::Script own_script{kOwnScript};
   redis::Script release_script{kReleaseOwnerScript};
+  redis::Script takeover_script{kTakeOverScript};
+  std::unordered_set<std::string> taken_over;  // dead instances whose messages this shard handed over
   std::unordered_map<std::string, std::shared_ptr<Worker>> workers;
   asio::steady_timer tick;
   // Every coroutine of the dispatcher, and every Redis write whose answer it still
@@ -136,6 +138,10 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       // read), and has owned it since this worker started.
       bool owner = false;
       bool owned_before = false;
+      // The last claim-due pass filled its batch: more may be due. Ordered
+      // subscriptions read nothing new until all of it is claimed, so what an
+      // earlier holder left comes first.
+      bool more_due = false;
     };
     struct KeyQueue {
       std::deque<Delivery> items;
@@ -243,11 +249,12 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
           std::string name = ch;
           // A full batch means more may be due: look again as soon as there is room
           // (each finished delivery pokes), not one poll interval later.
-          if (co_await claim_due(std::move(name), n) == n) next_due_ms = 0;
+          st.more_due = co_await claim_due(std::move(name), n) == n;
+          if (st.more_due) next_due_ms = 0;
         }
       }
       for (auto& [ch, st] : channels) {
-        if (!st.dirty || !st.group_ready || !active() || (sub.ordered && !st.owner)) continue;
+        if (!st.dirty || !st.group_ready || !active() || (sub.ordered && (!st.owner || st.more_due))) continue;
         auto n = room();
         if (n == 0) break;
         std::string name = ch;
@@ -272,7 +279,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
 
     asio::awaitable<std::size_t> read_new(std::string ch, std::size_t n) {
       auto now = unix_ms_now();
-      std::vector<std::string> ks{d.keys.log(ch), d.keys.retry(ch, sub.id)};
+      std::vector<std::string> ks{d.keys.log(ch), d.keys.retry(ch, sub.id), d.keys.reads(ch, sub.id)};
       std::vector<std::string> args{sub.id, d.opts.instance_id, std::to_string(n), std::to_string(lease_due(now))};
       auto r = co_await redis::run_script(d.redis, d.read_script, std::move(ks), std::move(args));
       if (!r || r->is_error()) {
@@ -836,14 +843,88 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
     notify(m.channel.substr(p.size()), true);
   }
 
+  // ---- heartbeats and takeover ---------------------------------------------
+  // Each instance heartbeats in ms:instances (score = Unix ms) from its first
+  // shard. Every shard looks for instances silent for instance_timeout and makes
+  // the messages they held for its subscriptions due now (kTakeOverScript); the
+  // claim-due pass then takes them over, instead of their leases running out
+  // (timeout_ms + lease). Ordered subscriptions are left to their owner keys,
+  // which re-rank in log order on takeover.
+  asio::awaitable<void> heartbeat_and_take_over() {
+    const auto now = unix_ms_now();
+    // Every shard beats (the same member), so none reads before the instance is known.
+    redis::Command beat{"ZADD", keys.instances(), std::to_string(now), opts.instance_id};
+    co_await redis.exec(std::move(beat));
+    if (opts.shard_index == 0) {
+      // Forget instances silent for a day (default ids are new on every start).
+      redis::Command prune{"ZREMRANGEBYSCORE", keys.instances(), "-inf", std::to_string(now - 86400000)};
+      co_await redis.exec(std::move(prune));
+    }
+    redis::Command find{"ZRANGEBYSCORE", keys.instances(), "-inf",
+                        "(" + std::to_string(now - opts.instance_timeout.count())};
+    auto dead = co_await redis.exec(std::move(find));
+    if (!dead || !dead->is_array()) co_return;
+    // One back from the dead (a long pause, a partition) may die again later.
+    std::unordered_set<std::string> silent;
+    for (const auto& d : dead->elements) silent.insert(d.str);
+    std::erase_if(taken_over, [&](const std::string& who) { return !silent.contains(who); });
+    for (const auto& d : dead->elements) {
+      const std::string& who = d.str;
+      if (who == opts.instance_id || taken_over.contains(who)) continue;
+      bool complete = true;
+      std::int64_t moved = 0;
+      // A snapshot: workers and their channels may change while we wait on Redis.
+      std::vector<std::pair<std::shared_ptr<Worker>, std::vector<std::string>>> todo;
+      for (auto& [id, w] : workers) {
+        if (w->sub.ordered) continue;
+        std::vector<std::string> chans;
+        for (auto& [ch, st] : w->channels) {
+          if (st.group_ready) chans.push_back(ch);
+        }
+        todo.emplace_back(w, std::move(chans));
+      }
+      for (auto& [w, chans] : todo) {
+        const std::string id = w->sub.id;
+        for (const auto& ch : chans) {
+          std::vector<std::string> ks{keys.log(ch), keys.retry(ch, id)};
+          std::vector<std::string> args{id, who, std::to_string(now), "1000"};
+          auto r = co_await redis::run_script(redis, takeover_script, std::move(ks), std::move(args));
+          if (!r || r->is_error() || r->elements.size() != 2) {
+            complete = false;
+            continue;
+          }
+          const auto seen = r->elements[0].as_int().value_or(0);
+          moved += r->elements[1].as_int().value_or(0);
+          if (seen >= 1000) complete = false;  // more than one pass' worth: again next time
+          if (r->elements[1].as_int().value_or(0) > 0) w->poke();
+        }
+      }
+      if (moved > 0) log->warn("instance {} silent for {} ms: {} messages it held taken over", who,
+                               opts.instance_timeout.count(), moved);
+      if (complete) taken_over.insert(who);
+    }
+  }
+
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
+    // The first heartbeat before the first subscription is served: an instance
+    // that dies holding messages is always one the others can see go silent.
+    while (!stopped && !redis.connected()) {
+      tick.expires_after(std::chrono::milliseconds(20));
+      co_await tick.async_wait(kUseTuple);
+    }
+    if (!stopped) co_await heartbeat_and_take_over();
     auto last_reload = std::chrono::steady_clock::now() - opts.reload_interval;
+    auto last_beat = std::chrono::steady_clock::now();
     while (!stopped) {
       auto now = std::chrono::steady_clock::now();
       if (redis.connected() && now - last_reload >= opts.reload_interval) {
         last_reload = now;
         co_await reload_all();
+      }
+      if (redis.connected() && now - last_beat >= opts.heartbeat_interval) {
+        last_beat = now;
+        co_await heartbeat_and_take_over();
       }
       // The sweep: what a lost notification would otherwise leave unread.
       for (auto& [id, w] : workers) {
@@ -892,8 +973,24 @@ void Dispatcher::stop(std::function<void()> done) {
   }
   std::weak_ptr<Impl> weak = impl_;
   i.tasks.on_empty([weak, done = std::move(done)] {
-    if (auto impl = weak.lock()) impl->workers.clear();  // every worker has ended
-    if (done) done();
+    auto impl = weak.lock();
+    if (!impl) {
+      if (done) done();
+      return;
+    }
+    impl->workers.clear();  // every worker has ended
+    const bool last = impl->counters.shards_drained.fetch_add(1) + 1 == std::max(1u, impl->opts.shard_count);
+    if (!last) {
+      if (done) done();
+      return;
+    }
+    // Gone: a heartbeat old enough to be silent lets the others take over at once
+    // what this instance read but did not deliver (still leased, nothing dropped).
+    const auto silent_since = unix_ms_now() - impl->opts.instance_timeout.count() - 1;
+    redis::Command gone{"ZADD", impl->keys.instances(), std::to_string(silent_since), impl->opts.instance_id};
+    impl->redis.exec_async(std::move(gone), [done](Result<redis::Reply>) {
+      if (done) done();
+    });
   });
 }
 

@@ -42,6 +42,8 @@ struct DispatcherOptions {
   std::chrono::milliseconds reload_interval{5000};
   std::chrono::milliseconds retry_poll_interval{200};
   std::chrono::milliseconds lease{60000};  // redelivery of a held message after a crash, on top of timeout_ms
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds instance_timeout{10000};  // no heartbeat this long: dead, its messages taken over
 };
 
 struct DispatcherCounters {
@@ -49,6 +51,7 @@ struct DispatcherCounters {
   std::atomic<std::uint64_t> failed_attempts{0};
   std::atomic<std::uint64_t> dead_lettered{0};
   std::atomic<std::uint64_t> filtered{0};
+  std::atomic<unsigned> shards_drained{0};  // the last shard to drain says the instance is gone
 };
 
 class Dispatcher {

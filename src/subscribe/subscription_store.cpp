@@ -106,7 +106,8 @@ boost::asio::awaitable<std::string> SubscriptionStore::remove(Subscription sub) 
   if (chans.value) {
     for (const auto& ch : *chans.value) {
       cmds.push_back({"XGROUP", "DESTROY", keys_.log(ch), sub.id});
-      cmds.push_back({"DEL", keys_.retry(ch, sub.id), keys_.attempts(ch, sub.id), keys_.owner(ch, sub.id)});
+      cmds.push_back({"DEL", keys_.retry(ch, sub.id), keys_.attempts(ch, sub.id), keys_.owner(ch, sub.id),
+                      keys_.reads(ch, sub.id)});
     }
   }
   cmds.push_back({"PUBLISH", keys_.control(), "deleted " + sub.id});
@@ -147,7 +148,7 @@ std::string SubscriptionStore::group_start_id(const Subscription& sub) {
 }
 
 boost::asio::awaitable<std::string> SubscriptionStore::ensure_group(const Subscription& sub, std::string channel) {
-  std::vector<std::string> ks{keys_.log(channel)};
+  std::vector<std::string> ks{keys_.log(channel), keys_.reads(channel, sub.id)};
   std::vector<std::string> args{sub.id, group_start_id(sub)};
   auto r = co_await redis::run_script(redis_, create_group_script_, std::move(ks), std::move(args));
   auto e = error_text(r);
@@ -166,8 +167,8 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
     cmds.push_back({"XINFO", "GROUPS", keys_.log(ch)});
     cmds.push_back({"HLEN", keys_.attempts(ch, sub.id)});  // held after a failed attempt
     cmds.push_back({"XPENDING", keys_.log(ch), sub.id, "-", "+", "1"});
-    cmds.push_back({"XLEN", keys_.log(ch)});
-    cmds.push_back({"XRANGE", keys_.log(ch), "-", "+", "COUNT", "1"});  // the first entry still kept
+    cmds.push_back({"XINFO", "STREAM", keys_.log(ch)});  // length, entries-added, first entry
+    cmds.push_back({"GET", keys_.reads(ch, sub.id)});
   }
   auto rs = co_await redis_.exec_many(std::move(cmds));
   for (std::size_t i = 0; i < 3; ++i) {
@@ -200,12 +201,23 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
     const auto& groups = rs[3 + kPerChannel * c];
     const auto& retry = rs[4 + kPerChannel * c];
     const auto& pend = rs[5 + kPerChannel * c];
-    const auto& length = rs[6 + kPerChannel * c];
-    const auto& first = rs[7 + kPerChannel * c];
-    const std::int64_t kept = length && length->is_integer() ? length->integer : 0;
+    const auto& stream = rs[6 + kPerChannel * c];
+    const auto& reads = rs[7 + kPerChannel * c];
+    std::int64_t kept = 0;
+    std::optional<std::int64_t> added;
     std::optional<std::string> first_id;
-    if (first && first->is_array() && !first->elements.empty() && !first->elements[0].elements.empty()) {
-      first_id = first->elements[0].elements[0].str;
+    if (stream && stream->is_array()) {
+      if (auto* v = hash_field(*stream, "length")) kept = v->as_int().value_or(0);
+      if (auto* v = hash_field(*stream, "entries-added")) added = v->as_int();
+      if (auto* v = hash_field(*stream, "first-entry"); v && v->is_array() && !v->elements.empty()) {
+        first_id = v->elements[0].str;
+      }
+    }
+    // Entries added after the group's position (unread, trimmed ones included),
+    // when its read counter is known (groups made by kCreateGroupScript).
+    std::optional<std::int64_t> unread;
+    if (added && reads && reads->is_string()) {
+      if (auto n = reads->as_int()) unread = std::max<std::int64_t>(0, *added - *n);
     }
     if (groups && groups->is_array()) {
       for (const auto& g : groups->elements) {
@@ -216,20 +228,17 @@ boost::asio::awaitable<StoreResult<SubscriptionStats>> SubscriptionStore::stats(
         pending_total += pending;
         auto* lag = hash_field(g, "lag");
         auto* last = hash_field(g, "last-delivered-id");
-        // With a valid entries-read (kCreateGroupScript) the lag counts every entry
-        // added after the group's position, trimmed ones included. The group's
-        // position before the first entry kept means the log was trimmed past
-        // entries it never read: those are lost to it, counted at risk, not backlog.
         std::int64_t lag_n = lag && !lag->is_nil() ? lag->as_int().value_or(0) : 0;
-        std::int64_t trimmed_unread = 0;
-        if (lag_n > 0 && last && (!first_id || entry_id_less(last->str, *first_id))) {
-          trimmed_unread = std::max<std::int64_t>(0, lag_n - kept);
+        st.backlog += lag_n;
+        // The group's position before the first entry kept: the log was trimmed
+        // past entries it never read. Those are lost to it: counted at risk. (Redis
+        // takes them as read: its lag is then the stream's length.)
+        if (unread && last && (!first_id || entry_id_less(last->str, *first_id))) {
+          st.at_risk += std::max<std::int64_t>(0, *unread - kept);
         }
-        st.backlog += lag_n - trimmed_unread;
-        st.at_risk += trimmed_unread;
-        // Redis reports no lag when it cannot tell (a group made without a count).
+        // Redis reports no lag when it cannot tell.
         if (lag && lag->is_nil()) st.at_risk += 1;
-        auto undelivered = lag_n - trimmed_unread + pending;
+        auto undelivered = lag_n + pending;
         auto safe = static_cast<std::int64_t>(retention_max_messages_ * 9 / 10);
         if (undelivered > safe) st.at_risk += undelivered - safe;
         if (lag && lag->as_int().value_or(0) > 0 && last) {

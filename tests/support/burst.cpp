@@ -52,8 +52,7 @@ void BurstPublisher::run(std::vector<const ServiceProcess*> services, std::vecto
   for (const auto* svc : services) apis.emplace_back(svc->client(co));
   const auto deadline = std::chrono::steady_clock::now() + budget;
   for (int b = 0; b < batches && !stop; ++b) {
-    const std::size_t which = static_cast<std::size_t>(b) % services.size();
-    auto& api = apis[which];
+    std::size_t which = static_cast<std::size_t>(b) % services.size();
     std::vector<int> todo;
     for (int i = 0; i < size; ++i) todo.push_back(i);
     while (!todo.empty()) {
@@ -69,7 +68,7 @@ void BurstPublisher::run(std::vector<const ServiceProcess*> services, std::vecto
       }
       std::vector<int> again;
       try {
-        auto r = api->post("/v1/messages/batch", json::serialize(json::object{{"messages", msgs}}));
+        auto r = apis[which]->post("/v1/messages/batch", json::serialize(json::object{{"messages", msgs}}));
         if (r.status != 200) {
           ++failed_calls;
           if (r.status == 503) ++status_503;
@@ -93,10 +92,12 @@ void BurstPublisher::run(std::vector<const ServiceProcess*> services, std::vecto
           }
         }
       } catch (const std::exception& e) {
+        // That instance may be gone: the retry goes to the next one.
         ++failed_calls;
         note(std::string("exception: ") + e.what());
         again = todo;
-        api.emplace(services[which]->client(co));
+        apis[which].emplace(services[which]->client(co));
+        which = (which + 1) % services.size();
       }
       todo = std::move(again);
       if (!todo.empty()) std::this_thread::sleep_for(50ms);

@@ -44,7 +44,8 @@ bool all_received(const WebhookReceiver& hook, const std::set<std::string>& publ
 // Publishes `batches` × `size` messages (POST /v1/messages/batch) from the calling
 // thread, retrying every item until it gets a 2xx: an idempotency key per item
 // makes a retry of a publish that was in fact stored return the first result.
-// Batches go to the services in turn, item i to channels[i % channels.size()].
+// Batches go to the services in turn (a batch whose call fails goes to the next
+// service), item i to channels[i % channels.size()].
 // Confirmed ids go into `confirmed`.
 class BurstPublisher {
  public:
