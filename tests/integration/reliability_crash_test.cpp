@@ -238,6 +238,83 @@ TEST(ReliabilityCrash, Kill9OneOfTwoInATenThousandBurstTakenOverByHeartbeat) {
   EXPECT_TRUE(wait_stat(api_b, id, "backlog", 0, 5s)) << json::serialize(subscription_stats(api_b, id));
 }
 
+// The fault test (c): the endpoint is down for 30 s (every connection
+// dropped without an answer), then back. Two subscriptions on the channel: one
+// whose retry policy outlasts the outage gets everything once the endpoint is
+// back; one that gives up after 3 attempts has everything in its dead-letter
+// queue. Nothing is missing from either.
+TEST(ReliabilityCrash, EndpointDownForThirtySecondsThenBack) {
+  DeliveryStack s({"--delivery-lease-ms", "300"});
+  WebhookReceiver hook;
+  std::atomic<bool> down{true};
+  hook.set_handler([&](const RecordedRequest&) {
+    WebhookResponse r;
+    r.drop_connection = down.load();
+    return r;
+  });
+  const std::string ch = "outage.events";
+  const auto patient = str_of(create_subscription(*s.api, {{"channel", ch},
+                                                           {"endpoint", hook.url("/patient")},
+                                                           {"timeout_ms", 1000},
+                                                           {"max_in_flight", 32},
+                                                           {"retry", {{"max_attempts", 30},
+                                                                      {"initial_backoff_ms", 500},
+                                                                      {"max_backoff_ms", 4000},
+                                                                      {"multiplier", 2.0}}}}),
+                              "id");
+  const auto brief = str_of(create_subscription(*s.api, {{"channel", ch},
+                                                         {"endpoint", hook.url("/brief")},
+                                                         {"timeout_ms", 1000},
+                                                         {"max_in_flight", 32},
+                                                         {"retry", {{"max_attempts", 3}, {"initial_backoff_ms", 200}}}}),
+                            "id");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::set<std::string> published;
+  for (int b = 0; b < 2; ++b) {
+    for (const auto& r : publish_batch(*s.api, batch_of(ch, b, 50))) published.insert(str_of(r, "id"));
+  }
+  std::this_thread::sleep_for(15s);  // half-way through the outage, more arrives
+  for (int b = 2; b < 4; ++b) {
+    for (const auto& r : publish_batch(*s.api, batch_of(ch, b, 50))) published.insert(str_of(r, "id"));
+  }
+  ASSERT_EQ(published.size(), 200u);
+  std::this_thread::sleep_for(30s - (std::chrono::steady_clock::now() - t0));
+  const auto attempts_while_down = hook.count();
+  const auto brief_while_down = received_count(hook, "/brief");
+  down = false;
+
+  // The patient subscription: every message delivered once the endpoint is back.
+  ASSERT_TRUE(poll_until([&] {
+    auto ids = received_ids(hook, "/patient");
+    std::set<std::string> got(ids.begin(), ids.end());
+    return std::includes(got.begin(), got.end(), published.begin(), published.end());
+  }, 20s)) << json::serialize(subscription_stats(*s.api, patient));
+  EXPECT_TRUE(wait_stat(*s.api, patient, "delivered", 200, 5s)) << json::serialize(subscription_stats(*s.api, patient));
+  EXPECT_TRUE(wait_stat(*s.api, patient, "backlog", 0, 5s));
+  EXPECT_EQ(stat_of(*s.api, patient, "dead_lettered"), 0);
+
+  // The brief one: every message dead-lettered during the outage, none delivered.
+  EXPECT_TRUE(wait_stat(*s.api, brief, "dead_lettered", 200, 5s)) << json::serialize(subscription_stats(*s.api, brief));
+  std::set<std::string> dead;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto r = s.api->get("/v1/subscriptions/" + brief + "/dead-letters?limit=100" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = r.json();
+    for (const auto& d : v.at("dead_letters").as_array()) dead.insert(str_of(d.at("message"), "id"));
+    auto* next = v.as_object().if_contains("next");
+    if (!next || next->is_null()) break;
+    after = std::string(next->as_string());
+  }
+  EXPECT_EQ(dead, published) << "dead letters and published differ";
+  EXPECT_EQ(received_count(hook, "/brief"), brief_while_down) << "the brief subscription was tried again after it gave up";
+  EXPECT_EQ(stat_of(*s.api, brief, "delivered"), 0);
+  std::printf("[ figures  ] EndpointDownForThirtySeconds: published 200; %zu attempts while down; patient: %lld delivered, "
+              "%lld failed attempts; brief: %zu dead letters; lost 0\n",
+              attempts_while_down, static_cast<long long>(stat_of(*s.api, patient, "delivered")),
+              static_cast<long long>(stat_of(*s.api, patient, "failed_attempts")), dead.size());
+}
+
 // ---- redis-server restart during a burst -----------------------------------------------
 
 void redis_restart_mid_burst(bool kill9, const char* name) {
