@@ -38,6 +38,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
   asio::any_io_executor ex;
   ClusterOptions opts;
   std::map<std::string, std::unique_ptr<Connection>> nodes;  // "host:port" → connection
+  std::map<const Connection*, Clock::time_point> born;        // when each node connection was made
   std::vector<Connection*> slots = std::vector<Connection*>(cluster::kSlotCount, nullptr);
   bool map_known = false;
   bool stopped = false;
@@ -81,6 +82,7 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
       }
     });
     auto* raw = conn.get();
+    born[raw] = Clock::now();
     nodes.emplace(name, std::move(conn));
     if (started && !stopped) raw->start();
     return raw;
@@ -104,11 +106,14 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
   }
 
   // Waits for a node that was just created (after MOVED / ASK) to connect.
+  // (No co_await inside conditions here: g++ 12 miscompiles some of those.)
   asio::awaitable<bool> wait_connected(Connection* c, Clock::time_point deadline) {
-    while (!c->connected() && !stopped && Clock::now() < deadline) {
-      if (!co_await sleep(std::chrono::milliseconds(5))) co_return false;
+    for (;;) {
+      if (c->connected()) co_return true;
+      if (stopped || Clock::now() >= deadline) co_return false;
+      const bool alive = co_await sleep(std::chrono::milliseconds(5));
+      if (!alive) co_return false;
     }
-    co_return c->connected();
   }
 
   void request_refresh() {
@@ -126,7 +131,10 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
     do {
       refresh_wanted = false;
       auto gap = kMinRefreshGap - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_refresh);
-      if (gap.count() > 0 && !co_await sleep(gap)) break;
+      if (gap.count() > 0) {
+        const bool alive = co_await sleep(gap);
+        if (!alive) break;
+      }
       co_await refresh_once();
       last_refresh = Clock::now();
     } while (refresh_wanted && !stopped);
@@ -242,10 +250,11 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
         co_return make_error_code(stopped ? errc::shutting_down : errc::not_connected);
       }
       if (!target->connected()) {
-        // A node a redirect just named may still be connecting: give it a moment.
-        // A node of the map that is down fails fast, as one Connection does.
+        // A node just made (named by a redirect or the new map) may still be
+        // connecting: give it a moment. One that was up and is down fails fast,
+        // as one Connection does.
         bool ready = false;
-        if (redirected) {
+        if (redirected || Clock::now() - born[target] < opts.node.connect_timeout) {
           const auto until = std::min<Clock::time_point>(deadline, Clock::now() + opts.node.connect_timeout);
           ready = co_await wait_connected(target, until);
         }
@@ -284,7 +293,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
       }
       if ((starts_with(r->str, "TRYAGAIN") || starts_with(r->str, "CLUSTERDOWN")) && Clock::now() < deadline) {
         // A multi-key script in a slot half migrated, or a cluster healing.
-        if (!co_await sleep(std::chrono::milliseconds(std::min(10 * attempt, 100)))) co_return r;
+        const bool alive = co_await sleep(std::chrono::milliseconds(std::min(10 * attempt, 100)));
+        if (!alive) co_return r;
         if (starts_with(r->str, "CLUSTERDOWN")) request_refresh();
         continue;
       }
