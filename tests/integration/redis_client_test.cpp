@@ -22,6 +22,7 @@
 #include "redis/connection.h"
 #include "redis/errors.h"
 #include "redis/script.h"
+#include "support/coro_test.h"
 #include "support/redis_server.h"
 
 namespace ms::redis {
@@ -31,53 +32,13 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::RedisServer;
-
-// Builds a Command without a braced list (g++ 12 rejects {...} inside co_await).
-template <class... A>
-Command cmd(A&&... args) {
-  Command c;
-  c.reserve(sizeof...(args));
-  (c.emplace_back(std::forward<A>(args)), ...);
-  return c;
-}
+using test::cmd;
+using test::describe;
+using test::sleep_for;
+using test::wait_until;
 
 std::int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-// Polls pred every 5 ms; false if it is still false after `timeout`.
-asio::awaitable<bool> wait_until(std::function<bool()> pred, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) co_return false;
-    co_await sleep_for(5ms);
-  }
-  co_return true;
-}
-
-// ASSERT_* cannot be used in a coroutine (it expands to `return`).
-#define CO_ASSERT_TRUE(cond)                                 \
-  do {                                                       \
-    if (!(cond)) {                                           \
-      ADD_FAILURE() << "CO_ASSERT_TRUE(" #cond ") failed";   \
-      co_return;                                             \
-    }                                                        \
-  } while (0)
-
-std::string describe(const Result<Reply>& r) {
-  if (!r) return "error: " + r.error().message();
-  switch (r->type) {
-    case Reply::Type::nil: return "(nil)";
-    case Reply::Type::error: return "(error) " + r->str;
-    case Reply::Type::integer: return "(integer) " + std::to_string(r->integer);
-    case Reply::Type::array: return "(array of " + std::to_string(r->elements.size()) + ")";
-    default: return "\"" + r->str + "\"";
-  }
 }
 
 class RedisClientTest : public ::testing::Test {
@@ -95,18 +56,8 @@ class RedisClientTest : public ::testing::Test {
   }
   ConnectionOptions options() { return options(redis_.url()); }
 
-  // Runs body on ioc_ until it finishes; fails the test if it takes longer than limit.
   void run_coro(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
-    bool done = false;
-    std::exception_ptr error;
-    asio::co_spawn(ioc_, std::move(body), [&](std::exception_ptr e) {
-      done = true;
-      error = e;
-    });
-    auto deadline = Clock::now() + limit;
-    while (!done && Clock::now() < deadline) ioc_.run_one_for(10ms);
-    ASSERT_TRUE(done) << "test coroutine did not finish within " << limit.count() << " ms";
-    if (error) std::rethrow_exception(error);
+    test::run_coro(ioc_, std::move(body), limit);
   }
 
   // Starts conn and waits until it is connected.

@@ -23,6 +23,7 @@
 #include "redis/errors.h"
 #include "redis/script.h"
 #include "redis/subscriber.h"
+#include "support/coro_test.h"
 #include "support/redis_cluster.h"
 
 namespace ms::redis {
@@ -32,44 +33,10 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::RedisCluster;
-
-template <class... A>
-Command cmd(A&&... args) {
-  Command c;
-  c.reserve(sizeof...(args));
-  (c.emplace_back(std::forward<A>(args)), ...);
-  return c;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-asio::awaitable<bool> wait_until(std::function<bool()> pred, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) co_return false;
-    co_await sleep_for(5ms);
-  }
-  co_return true;
-}
-
-#define CO_ASSERT_TRUE(cond)                               \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      ADD_FAILURE() << "CO_ASSERT_TRUE(" #cond ") failed"; \
-      co_return;                                           \
-    }                                                      \
-  } while (0)
-
-std::string describe(const Result<Reply>& r) {
-  if (!r) return "error: " + r.error().message();
-  if (r->is_error()) return "(error) " + r->str;
-  if (r->is_integer()) return "(integer) " + std::to_string(r->integer);
-  if (r->is_nil()) return "(nil)";
-  return "\"" + r->str + "\"";
-}
+using test::cmd;
+using test::describe;
+using test::sleep_for;
+using test::wait_until;
 
 // Some key whose slot `cluster` places on node `node`.
 std::string key_on(RedisCluster& cluster, std::size_t node, const std::string& prefix) {
@@ -99,16 +66,7 @@ class ClusterClientTest : public ::testing::Test {
   }
 
   void run_coro(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 20s) {
-    bool done = false;
-    std::exception_ptr error;
-    asio::co_spawn(ioc_, std::move(body), [&](std::exception_ptr e) {
-      done = true;
-      error = e;
-    });
-    auto deadline = Clock::now() + limit;
-    while (!done && Clock::now() < deadline) ioc_.run_one_for(10ms);
-    ASSERT_TRUE(done) << "test coroutine did not finish within " << limit.count() << " ms";
-    if (error) std::rethrow_exception(error);
+    test::run_coro(ioc_, std::move(body), limit);
   }
 
   asio::awaitable<bool> connect(ClusterClient& c, std::chrono::milliseconds timeout = 5s) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "redis/subscriber.h"
+#include "support/coro_test.h"
 #include "support/redis_server.h"
 
 namespace ms::redis {
@@ -22,28 +23,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::RedisServer;
-
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) co_return false;
-    co_await pause(5ms);
-  }
-  co_return true;
-}
-
-#define CO_REQUIRE(cond)                                \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      ADD_FAILURE() << "CO_REQUIRE(" #cond ") failed";  \
-      co_return;                                        \
-    }                                                   \
-  } while (0)
+using test::sleep_for;
+using test::wait_until;
 
 class RedisSubscriberTest : public ::testing::Test {
  protected:
@@ -60,16 +41,7 @@ class RedisSubscriberTest : public ::testing::Test {
   }
 
   void run_coro(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
-    bool done = false;
-    std::exception_ptr error;
-    asio::co_spawn(ioc_, std::move(body), [&](std::exception_ptr e) {
-      done = true;
-      error = e;
-    });
-    auto deadline = Clock::now() + limit;
-    while (!done && Clock::now() < deadline) ioc_.run_one_for(10ms);
-    ASSERT_TRUE(done) << "test coroutine did not finish within " << limit.count() << " ms";
-    if (error) std::rethrow_exception(error);
+    test::run_coro(ioc_, std::move(body), limit);
   }
 
   // Subscriptions are live once Redis counts them (PUBSUB NUMSUB / NUMPAT).
@@ -95,18 +67,18 @@ TEST_F(RedisSubscriberTest, SubscribeAndPsubscribeReceiveMessages) {
   sub.subscribe("news");  // before start: sent on connect
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    CO_REQUIRE(co_await eventually([&] { return sub.connected(); }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return sub.connected(); }, 3s));
     sub.psubscribe("events.*");  // after connect: sent at once
-    CO_REQUIRE(co_await eventually([&] { return numsub("news") == 1 && numpat() == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("news") == 1 && numpat() == 1; }, 3s));
     EXPECT_EQ(connects, 1);
 
     const std::string binary("a\r\n\0b", 5);
     EXPECT_EQ(publish("news", "hello"), 1);
     EXPECT_EQ(publish("events.created", binary), 1);
     EXPECT_EQ(publish("other", "ignored"), 0);
-    CO_REQUIRE(co_await eventually([&] { return got.size() >= 2; }, 2s));
-    co_await pause(50ms);  // nothing else arrives
-    CO_REQUIRE(got.size() == 2u);
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() >= 2; }, 2s));
+    co_await sleep_for(50ms);  // nothing else arrives
+    CO_ASSERT_TRUE(got.size() == 2u);
     EXPECT_EQ(got[0].pattern, "");
     EXPECT_EQ(got[0].channel, "news");
     EXPECT_EQ(got[0].payload, "hello");
@@ -116,12 +88,12 @@ TEST_F(RedisSubscriberTest, SubscribeAndPsubscribeReceiveMessages) {
 
     // Many messages in a burst arrive complete and in order.
     for (int i = 0; i < 500; ++i) publish("news", "m" + std::to_string(i));
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 502; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 502; }, 3s));
     for (int i = 0; i < 500; ++i) EXPECT_EQ(got[2 + i].payload, "m" + std::to_string(i));
 
     sub.unsubscribe("news");
     sub.punsubscribe("events.*");
-    CO_REQUIRE(co_await eventually([&] { return numsub("news") == 0 && numpat() == 0; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("news") == 0 && numpat() == 0; }, 3s));
     EXPECT_EQ(publish("news", "late"), 0);
   });
 }
@@ -136,31 +108,31 @@ TEST_F(RedisSubscriberTest, ResubscribesByItselfAfterRestart) {
   sub.psubscribe("p:*");
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    CO_REQUIRE(co_await eventually([&] { return numsub("a") == 1 && numpat() == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("a") == 1 && numpat() == 1; }, 3s));
     EXPECT_EQ(connects, 1);
     publish("a", "before");
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 1; }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 1; }, 2s));
 
     redis_.restart();
-    CO_REQUIRE(co_await eventually([&] { return connects == 2; }, 5s));
-    CO_REQUIRE(co_await eventually([&] { return numsub("a") == 1 && numpat() == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return connects == 2; }, 5s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("a") == 1 && numpat() == 1; }, 3s));
     EXPECT_TRUE(sub.connected());
     EXPECT_EQ(publish("a", "after"), 1);
     EXPECT_EQ(publish("p:x", "pattern-after"), 1);
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 3; }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 3; }, 2s));
     EXPECT_EQ(got[1].payload, "after");
     EXPECT_EQ(got[2].payload, "pattern-after");
     EXPECT_EQ(got[2].pattern, "p:*");
 
     // A hard crash too, with a gap while Redis is down.
     redis_.kill9();
-    CO_REQUIRE(co_await eventually([&] { return !sub.connected(); }, 2s));
-    co_await pause(300ms);  // a few failed reconnect attempts
+    CO_ASSERT_TRUE(co_await wait_until([&] { return !sub.connected(); }, 2s));
+    co_await sleep_for(300ms);  // a few failed reconnect attempts
     redis_.start();
-    CO_REQUIRE(co_await eventually([&] { return connects == 3; }, 5s));
-    CO_REQUIRE(co_await eventually([&] { return numsub("a") == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return connects == 3; }, 5s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("a") == 1; }, 3s));
     EXPECT_EQ(publish("a", "after-crash"), 1);
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 4; }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 4; }, 2s));
     EXPECT_EQ(got[3].payload, "after-crash");
   });
 }
@@ -171,14 +143,14 @@ TEST_F(RedisSubscriberTest, ChannelsSubscribedWhileDownAreSentOnReconnect) {
   sub.on_message([&](const PubSubMessage& m) { got.push_back(m); });
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    CO_REQUIRE(co_await eventually([&] { return sub.connected(); }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return sub.connected(); }, 3s));
     redis_.kill9();
-    CO_REQUIRE(co_await eventually([&] { return !sub.connected(); }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return !sub.connected(); }, 2s));
     sub.subscribe("while-down");
     redis_.start();
-    CO_REQUIRE(co_await eventually([&] { return numsub("while-down") == 1; }, 5s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("while-down") == 1; }, 5s));
     EXPECT_EQ(publish("while-down", "x"), 1);
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 1; }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 1; }, 2s));
     EXPECT_EQ(got[0].channel, "while-down");
   });
 }
@@ -191,9 +163,9 @@ TEST_F(RedisSubscriberTest, PasswordProtectedRedis) {
   sub.subscribe("secure");
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    CO_REQUIRE(co_await eventually([&] { return numsub("secure") == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("secure") == 1; }, 3s));
     EXPECT_EQ(publish("secure", "ok"), 1);
-    CO_REQUIRE(co_await eventually([&] { return got.size() == 1; }, 2s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return got.size() == 1; }, 2s));
     EXPECT_EQ(got[0].payload, "ok");
   });
 }
@@ -210,12 +182,12 @@ TEST_F(RedisSubscriberTest, WrongPasswordIsNotConnectedAndRetries) {
   sub.subscribe("x");
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    co_await pause(500ms);
+    co_await sleep_for(500ms);
     EXPECT_FALSE(sub.connected());
     EXPECT_EQ(connects, 0);
     // Once the password matches, the next attempt gets through.
     EXPECT_TRUE(redis_.command({"CONFIG", "SET", "requirepass", "other"}).is_ok());
-    CO_REQUIRE(co_await eventually([&] { return numsub("x") == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("x") == 1; }, 3s));
     EXPECT_TRUE(sub.connected());
     EXPECT_EQ(connects, 1);
   });
@@ -228,11 +200,11 @@ TEST_F(RedisSubscriberTest, StopEndsDelivery) {
   sub.subscribe("c");
   sub.start();
   run_coro([&]() -> asio::awaitable<void> {
-    CO_REQUIRE(co_await eventually([&] { return numsub("c") == 1; }, 3s));
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("c") == 1; }, 3s));
     sub.stop();
     EXPECT_FALSE(sub.connected());
-    CO_REQUIRE(co_await eventually([&] { return numsub("c") == 0; }, 2s));
-    co_await pause(100ms);
+    CO_ASSERT_TRUE(co_await wait_until([&] { return numsub("c") == 0; }, 2s));
+    co_await sleep_for(100ms);
     EXPECT_EQ(got, 0);
     EXPECT_EQ(numsub("c"), 0);  // it did not reconnect
   });
