@@ -227,7 +227,8 @@ if want 9; then
       "In each repetition the instances of a configuration are started for it (only they run), warmed up with 20 messages" \
       "per channel through each, and stopped after it. Rate: deliveries from the first publish to the last delivery." \
       "CPU: utime+stime from \`/proc\`, summed over the configuration's instances and Redis nodes (the publisher and the" \
-      "sink are not counted). Split: each instance's \`messaging_deliveries_total{outcome=\"success\"}\` (summed over" \
+      "sink are not counted); every message is published through the instances and delivered by them, so the CPU" \
+      "covers both. Split: each instance's \`messaging_deliveries_total{outcome=\"success\"}\` (summed over" \
       "subscriptions) across the run. Medians (min–max) over $reps repetition(s)."
     echo
     echo "| | (a) 1 instance, 1 redis-server | (b) 2 instances, the same redis-server | (c) 2 instances, 3-master cluster |"
@@ -262,9 +263,10 @@ if want 9; then
       "of the scenario, ${s9_load_after%% *} at its end). A second instance adds no core here, so the ratios (b)/(a) and (c)/(a)" \
       "($(fix2 "$(med s9.b.ratio)") and $(fix2 "$(med s9.c.ratio)")) say little about how the service scales on a" \
       "machine with cores to spare. The figure from which capacity follows is the CPU cost of one instance, (a):" \
-      "**$(s10k "$a_svc") CPU s of the service and $(s10k "$a_red") CPU s of Redis per 10,000 deliveries**." \
-      "Messages per second per core ≈ 10,000 / (CPU s per 10k): about **$(num "$(per_core "$a_svc")") deliveries/s" \
-      "for each core given to service instances**, and about **$(num "$(per_core "$a_red")") deliveries/s for each" \
+      "**$(s10k "$a_svc") CPU s of the service and $(s10k "$a_red") CPU s of Redis per 10,000 messages**, each" \
+      "published through the instance and delivered by it to one subscription." \
+      "Messages per second per core ≈ 10,000 / (CPU s per 10k): about **$(num "$(per_core "$a_svc")") messages/s" \
+      "for each core given to service instances**, and about **$(num "$(per_core "$a_red")") messages/s for each" \
       "Redis core** (Redis executes commands on one thread, so one redis-server or cluster node gets at most one" \
       "core's worth of this). Both figures are derived from CPU time at the rate this run reached, not measured" \
       "as throughput; they hold only while the cost per message stays the same (it is higher at low rates, see" \
