@@ -260,8 +260,8 @@ if want 9; then
     echo "**How to read this.** The $(nproc) cores of this machine are shared by everything in the run: in (b) two" \
       "instances, the redis-server, the publisher and the sink; in (c) two instances, three Redis nodes, the publisher" \
       "and the sink; and by whatever else the machine runs (1-minute load average ${s9_load_before%% *} at the start" \
-      "of the scenario, ${s9_load_after%% *} at its end). A second instance adds no core here, so the ratios (b)/(a) and (c)/(a)" \
-      "($(fix2 "$(med s9.b.ratio)") and $(fix2 "$(med s9.c.ratio)")) say little about how the service scales on a" \
+      "of the scenario, ${s9_load_after%% *} at its end, this run's own processes included). A second instance" \
+      "adds no core here, so the ratios (b)/(a) and (c)/(a) ($(fix2 "$(med s9.b.ratio)") and $(fix2 "$(med s9.c.ratio)")) say little about how the service scales on a" \
       "machine with cores to spare. The figure from which capacity follows is the CPU cost of one instance, (a):" \
       "**$(s10k "$a_svc") CPU s of the service and $(s10k "$a_red") CPU s of Redis per 10,000 messages**, each" \
       "published through the instance and delivered by it to one subscription." \
@@ -272,8 +272,8 @@ if want 9; then
       "as throughput; they hold only while the cost per message stays the same (it is higher at low rates, see" \
       "\"Where the time goes\"), and they leave out the publishing clients and the webhook receivers."
     echo
-    echo "Measured here besides: per delivery, two instances on one redis-server used" \
-      "$(fix2 "$(div "$(med s9.b.cpu_svc)" "$a_svc")") × the service CPU and $(fix2 "$(div "$(med s9.b.cpu_red)" "$a_red")") ×" \
+    echo "Measured here besides (each configuration at the rate it reached): per delivery, two instances on one" \
+      "redis-server used $(fix2 "$(div "$(med s9.b.cpu_svc)" "$a_svc")") × the service CPU and $(fix2 "$(div "$(med s9.b.cpu_red)" "$a_red")") ×" \
       "the Redis CPU of one instance; two instances on the cluster used $(fix2 "$(div "$(med s9.c.cpu_svc)" "$a_svc")") ×" \
       "and $(fix2 "$(div "$(med s9.c.cpu_red)" "$a_red")") × (Redis summed over the three nodes). Every classic" \
       "\`PUBLISH\` of the mirror crosses the cluster bus to every node (docs/scaling.md), and (c)'s Redis CPU" \
