@@ -9,10 +9,15 @@
 // --mode=batch: closed loop, exactly --total messages in batches of --batch, each
 //   connection sending the next batch when the previous one was answered. Body:
 //     {"messages":[{"channel":C,"data":{"n":i,"s":"...","bench_t":<send time>}}, ...]}
+//   With a list of channels (--channel=a,b,c), batch b goes to channel b mod 3, so
+//   every batch is one channel's (one Redis Cluster slot's) and they take turns.
 //
-//   open_loop_publisher --target=127.0.0.1:PORT [--path=/v1/channels/bench.e2e/messages]
+// --target may list several instances (--target=127.0.0.1:P1,127.0.0.1:P2):
+// connection c talks to target c mod count, so publishing is spread evenly over them.
+//
+//   open_loop_publisher --target=127.0.0.1:PORT[,...] [--path=/v1/channels/bench.e2e/messages]
 //       [--mode=open --rate=1000 --duration=10 | --mode=batch --total=20000 --batch=100
-//        --channel=bench.deliv] [--connections=50] [--size=100] [--max-seconds=60]
+//        --channel=bench.deliv[,...]] [--connections=50] [--size=100] [--max-seconds=60]
 //
 // Prints key=value lines: mode, sent, ok, non2xx, errors, start_ns, end_ns,
 // elapsed_s, rate, late_1ms, lat_p50_us, lat_p90_us, lat_p99_us, lat_p999_us, lat_max_us.
@@ -55,16 +60,20 @@ std::int64_t realtime_ns() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-struct Options {
-  std::string host = "127.0.0.1";
+struct Target {
+  std::string host;
   unsigned short port = 0;
+};
+
+struct Options {
+  std::vector<Target> targets;
   std::string path = "/v1/channels/bench.e2e/messages";
   bool batch_mode = false;
   double rate = 1000;
   double duration = 10;
   std::uint64_t total = 20000;
   std::uint64_t batch = 100;
-  std::string channel = "bench.deliv";
+  std::vector<std::string> channels{"bench.deliv"};
   int connections = 50;
   std::size_t size = 100;
   int max_seconds = 60;
@@ -72,10 +81,23 @@ struct Options {
 
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s --target=127.0.0.1:PORT [--path=P] [--mode=open|batch] [--rate=R] [--duration=S] "
-               "[--total=N] [--batch=B] [--channel=C] [--connections=N] [--size=BYTES] [--max-seconds=S]\n",
+               "usage: %s --target=127.0.0.1:PORT[,...] [--path=P] [--mode=open|batch] [--rate=R] [--duration=S] "
+               "[--total=N] [--batch=B] [--channel=C[,...]] [--connections=N] [--size=BYTES] [--max-seconds=S]\n",
                argv0);
   std::exit(2);
+}
+
+// "a,b,c" → {"a", "b", "c"}; empty items are dropped.
+std::vector<std::string> split_commas(const std::string& v) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  while (from <= v.size()) {
+    auto comma = v.find(',', from);
+    if (comma == std::string::npos) comma = v.size();
+    if (comma > from) out.push_back(v.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
 }
 
 Options parse(int argc, char** argv) {
@@ -93,10 +115,11 @@ Options parse(int argc, char** argv) {
       return d;
     };
     if (k == "target") {
-      auto c = v.rfind(':');
-      if (c == std::string::npos) usage(argv[0]);
-      o.host = v.substr(0, c);
-      o.port = static_cast<unsigned short>(std::atoi(v.c_str() + c + 1));
+      for (const auto& t : split_commas(v)) {
+        auto c = t.rfind(':');
+        if (c == std::string::npos) usage(argv[0]);
+        o.targets.push_back({t.substr(0, c), static_cast<unsigned short>(std::atoi(t.c_str() + c + 1))});
+      }
     } else if (k == "path") {
       o.path = v;
     } else if (k == "mode") {
@@ -112,7 +135,8 @@ Options parse(int argc, char** argv) {
     } else if (k == "batch") {
       o.batch = static_cast<std::uint64_t>(num());
     } else if (k == "channel") {
-      o.channel = v;
+      o.channels = split_commas(v);
+      if (o.channels.empty()) usage(argv[0]);
     } else if (k == "connections") {
       o.connections = static_cast<int>(num());
     } else if (k == "size") {
@@ -124,9 +148,12 @@ Options parse(int argc, char** argv) {
     }
   }
   // Loopback only: this tool must never send traffic anywhere else.
-  if (o.host.rfind("127.", 0) != 0 || o.port == 0) {
-    std::fprintf(stderr, "--target must be 127.x.x.x:PORT\n");
-    std::exit(2);
+  if (o.targets.empty()) usage(argv[0]);
+  for (const auto& t : o.targets) {
+    if (t.host.rfind("127.", 0) != 0 || t.port == 0) {
+      std::fprintf(stderr, "--target must be 127.x.x.x:PORT[,...]\n");
+      std::exit(2);
+    }
   }
   if (o.connections < 1 || o.rate <= 0 || o.batch < 1 || o.total < 1) usage(argv[0]);
   if (!duration_given && !o.batch_mode) o.duration = 10;
@@ -137,7 +164,7 @@ Options parse(int argc, char** argv) {
 struct State {
   Options o;
   asio::io_context ioc{1};
-  tcp::endpoint ep;
+  std::vector<tcp::endpoint> eps;  // one per target
   std::string pad;
   Clock::time_point t0;
   std::int64_t t0_real = 0;
@@ -160,10 +187,10 @@ void append_data(std::string& b, const State& st, std::uint64_t n, std::int64_t 
   b += '}';
 }
 
-asio::awaitable<bool> connect(State& st, tcp::socket& s) {
+asio::awaitable<bool> connect(const tcp::endpoint& ep, tcp::socket& s) {
   boost::system::error_code ignored;
   s.close(ignored);
-  auto [ec] = co_await s.async_connect(st.ep, kUseTuple);
+  auto [ec] = co_await s.async_connect(ep, kUseTuple);
   if (ec) co_return false;
   s.set_option(tcp::no_delay(true));
   co_return true;
@@ -172,7 +199,7 @@ asio::awaitable<bool> connect(State& st, tcp::socket& s) {
 // One request on the connection; false when the connection failed (reconnect).
 asio::awaitable<bool> exchange(State& st, tcp::socket& s, beast::flat_buffer& buf, std::string body) {
   http::request<http::string_body> req{http::verb::post, st.o.path, 11};
-  req.set(http::field::host, st.o.host);
+  req.set(http::field::host, st.o.targets.front().host);
   req.set(http::field::content_type, "application/json");
   req.keep_alive(true);
   req.body() = std::move(body);
@@ -201,7 +228,8 @@ asio::awaitable<void> run_open(State& st, int c) {
   tcp::socket s(st.ioc);
   beast::flat_buffer buf;
   asio::steady_timer timer(st.ioc);
-  bool connected = co_await connect(st, s);
+  const tcp::endpoint& ep = st.eps[static_cast<std::size_t>(c) % st.eps.size()];
+  bool connected = co_await connect(ep, s);
   const double period_ns = 1e9 / st.o.rate;
   for (std::uint64_t i = static_cast<std::uint64_t>(c); i < st.total && !st.stopped;
        i += static_cast<std::uint64_t>(st.o.connections)) {
@@ -215,7 +243,7 @@ asio::awaitable<void> run_open(State& st, int c) {
       ++st.late;
     }
     if (st.stopped) break;
-    if (!connected) connected = co_await connect(st, s);
+    if (!connected) connected = co_await connect(ep, s);
     if (!connected) {
       ++st.errors;
       continue;
@@ -232,13 +260,14 @@ asio::awaitable<void> run_open(State& st, int c) {
   }
 }
 
-asio::awaitable<void> run_batch(State& st) {
+asio::awaitable<void> run_batch(State& st, int c) {
   tcp::socket s(st.ioc);
   beast::flat_buffer buf;
-  bool connected = co_await connect(st, s);
+  const tcp::endpoint& ep = st.eps[static_cast<std::size_t>(c) % st.eps.size()];
+  bool connected = co_await connect(ep, s);
   while (!st.stopped && st.next_batch < st.total) {
     std::uint64_t b = st.next_batch++;
-    if (!connected) connected = co_await connect(st, s);
+    if (!connected) connected = co_await connect(ep, s);
     if (!connected) {
       ++st.errors;
       continue;
@@ -248,10 +277,11 @@ asio::awaitable<void> run_batch(State& st) {
     std::string body = "{\"messages\":[";
     std::uint64_t first = b * st.o.batch;
     std::uint64_t last = std::min(first + st.o.batch, st.o.total);
+    const std::string& channel = st.o.channels[b % st.o.channels.size()];
     for (std::uint64_t n = first; n < last; ++n) {
       if (n != first) body += ',';
       body += "{\"channel\":\"";
-      body += st.o.channel;
+      body += channel;
       body += "\",\"data\":";
       append_data(body, st, n, t_ns);
       body += '}';
@@ -273,7 +303,7 @@ int main(int argc, char** argv) {
   auto st = std::make_unique<State>();
   st->o = parse(argc, argv);
   const Options& o = st->o;
-  st->ep = tcp::endpoint(asio::ip::make_address(o.host), o.port);
+  for (const auto& t : o.targets) st->eps.emplace_back(asio::ip::make_address(t.host), t.port);
   st->pad.assign(o.size, 'x');
   if (o.batch_mode) {
     st->total = (o.total + o.batch - 1) / o.batch;
@@ -290,7 +320,7 @@ int main(int argc, char** argv) {
   st->running = conns;
   for (int c = 0; c < conns; ++c) {
     if (o.batch_mode) {
-      asio::co_spawn(st->ioc, run_batch(*st), asio::detached);
+      asio::co_spawn(st->ioc, run_batch(*st, c), asio::detached);
     } else {
       asio::co_spawn(st->ioc, run_open(*st, c), asio::detached);
     }

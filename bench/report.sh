@@ -26,6 +26,10 @@ ratio_cell() { spread "$1" fix2; }
 rss_cell() { mib "${RSS[$1]:-}"; }
 cpu_cell() { awk -v s="$(med "$1.cpu_svc")" -v r="$(med "$1.cpu_red")" 'BEGIN { if (s == "") print "– | –"; else printf "%.1f | %.1f", s, r }'; }
 
+# Scenarios 1 to 8 make the main results section; 9 has a section of its own.
+main_all=1 main_any=0
+for s in 1 2 3 4 5 6 7 8; do if want "$s"; then main_any=1; else main_all=0; fi; done
+
 # --- the table --------------------------------------------------------------------------
 t_scenarios=$((SECONDS - t_start))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -199,12 +203,93 @@ mibb() { awk -v b="$1" 'BEGIN { if (b == "") print "–"; else printf "%.0f MiB"
   fi
 } >"$details"
 
+# Scenario 9 (scale-out): its own section, with its own markers in docs/BENCHMARKS.md.
+# CPU is kept as µs per delivery like the other scenarios and shown as seconds per
+# 10,000 deliveries (µs / 100).
+s10k() { awk -v x="$1" 'BEGIN { if (x == "") print "–"; else printf "%.3f", x / 100 }'; }
+# per_core US_PER_MSG: messages per CPU second, to two significant figures (the figure
+# is an estimate; more digits would claim a precision it does not have).
+per_core() { awk -v x="$1" 'BEGIN { if (x == "" || x <= 0) { print ""; exit } v = 1e6 / x
+  p = 10 ^ (int(log(v) / log(10)) - 1); printf "%d", int(v / p + 0.5) * p }'; }
+# share KEY1 KEY2: KEY1's share of the sum of both over all repetitions, "48 %"
+share() { awk -v a="$(per_rep_sum "$1")" -v b="$(per_rep_sum "$2")" 'BEGIN { if (a + b > 0) printf "%.0f %%", 100 * a / (a + b); else print "–" }'; }
+scaleout=$work/scaleout.md
+if want 9; then
+  for c in a b c; do [[ -z $(med s9.$c.rate) ]] && missing+=("9$c"); done
+  a_svc=$(med s9.a.cpu_svc) a_red=$(med s9.a.cpu_red) a_all=$(med s9.a.cpu_all)
+  {
+    echo "$(nproc) cores; $(num "$n_scale") messages per run over $scale_channels channels with one subscription each" \
+      "(\`max_in_flight\` 64 per instance, all to the sink), published in batches of 100 over 4 connections," \
+      "batch *b* to channel *b* mod $scale_channels, the connections shared out over the instances that run (2 each in b and c)." \
+      "Channels: ${scale_chans//,/, }, picked so that each cluster master owns two ($scale_layout); (a) and (b) use the same ones." \
+      "(a) one instance on its own redis-server; (b) a second instance on the same redis-server and subscriptions;" \
+      "(c) two instances on a 3-master Redis Cluster (\`--redis-cluster-nodes\`, no replicas)." \
+      "In each repetition the instances of a configuration are started for it (only they run), warmed up with 20 messages" \
+      "per channel through each, and stopped after it. Rate: deliveries from the first publish to the last delivery." \
+      "CPU: utime+stime from \`/proc\`, summed over the configuration's instances and Redis nodes (the publisher and the" \
+      "sink are not counted); every message is published through the instances and delivered by them, so the CPU" \
+      "covers both. Split: each instance's \`messaging_deliveries_total{outcome=\"success\"}\` (summed over" \
+      "subscriptions) across the run. Medians (min–max) over $reps repetition(s)."
+    echo
+    echo "| | (a) 1 instance, 1 redis-server | (b) 2 instances, the same redis-server | (c) 2 instances, 3-master cluster |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "| deliveries/s | $(rate_cell s9.a.rate) | $(rate_cell s9.b.rate) | $(rate_cell s9.c.rate) |"
+    echo "| ratio to (a), same repetition | 1 | $(ratio_cell s9.b.ratio) | $(ratio_cell s9.c.ratio) |"
+    echo "| p50 / p99 ms, batch sent → webhook arrival (queueing behind the burst) |" \
+      "$(ms "$(med s9.a.p50_us)") / $(ms "$(med s9.a.p99_us)") | $(ms "$(med s9.b.p50_us)") / $(ms "$(med s9.b.p99_us)") |" \
+      "$(ms "$(med s9.c.p50_us)") / $(ms "$(med s9.c.p99_us)") |"
+    echo "| **service CPU s per 10k deliveries** (all instances) | **$(spread s9.a.cpu_svc s10k)** | $(spread s9.b.cpu_svc s10k) | $(spread s9.c.cpu_svc s10k) |"
+    echo "| **Redis CPU s per 10k deliveries** (all nodes) | **$(spread s9.a.cpu_red s10k)** | $(spread s9.b.cpu_red s10k) | $(spread s9.c.cpu_red s10k) |"
+    echo "| … per node: 1 / 2 / 3 | | | $(s10k "$(med s9.c.node1)") / $(s10k "$(med s9.c.node2)") / $(s10k "$(med s9.c.node3)") |"
+    echo "| service + Redis CPU s per 10k deliveries | $(spread s9.a.cpu_all s10k) | $(spread s9.b.cpu_all s10k) | $(spread s9.c.cpu_all s10k) |"
+    echo "| deliveries by instance 1 / 2, all repetitions (instance 1's share) | $(sum_cell s9.a.inst1) |" \
+      "$(sum_cell s9.b.inst1) / $(sum_cell s9.b.inst2) ($(share s9.b.inst1 s9.b.inst2)) |" \
+      "$(sum_cell s9.c.inst1) / $(sum_cell s9.c.inst2) ($(share s9.c.inst1 s9.c.inst2)) |"
+    echo "| peak RSS (the larger instance) | $(rss_cell s9.a) | $(rss_cell s9.b) | $(rss_cell s9.c) |"
+    echo
+    echo "Per repetition:"
+    echo
+    echo "$hdr"; echo "$sep"
+    echo "| deliveries/s: (a) / (b) / (c) | $(per_rep_of num s9.a.rate s9.b.rate s9.c.rate) |"
+    echo "| (b) / (a), (c) / (a) | $(per_rep_of fix2 s9.b.ratio s9.c.ratio) |"
+    echo "| service CPU s per 10k: (a) / (b) / (c) | $(per_rep_of s10k s9.a.cpu_svc s9.b.cpu_svc s9.c.cpu_svc) |"
+    echo "| Redis CPU s per 10k: (a) / (b) / (c) | $(per_rep_of s10k s9.a.cpu_red s9.b.cpu_red s9.c.cpu_red) |"
+    echo "| (b) deliveries by instance 1 / 2 | $(per_rep_of num s9.b.inst1 s9.b.inst2) |"
+    echo "| (c) deliveries by instance 1 / 2 | $(per_rep_of num s9.c.inst1 s9.c.inst2) |"
+    echo
+    echo "**How to read this.** The $(nproc) cores of this machine are shared by everything in the run: in (b) two" \
+      "instances, the redis-server, the publisher and the sink; in (c) two instances, three Redis nodes, the publisher" \
+      "and the sink; and by whatever else the machine runs (1-minute load average ${s9_load_before%% *} at the start" \
+      "of the scenario, ${s9_load_after%% *} at its end, this run's own processes included). A second instance" \
+      "adds no core here, so the ratios (b)/(a) and (c)/(a) ($(fix2 "$(med s9.b.ratio)") and $(fix2 "$(med s9.c.ratio)")) say little about how the service scales on a" \
+      "machine with cores to spare. The figure from which capacity follows is the CPU cost of one instance, (a):" \
+      "**$(s10k "$a_svc") CPU s of the service and $(s10k "$a_red") CPU s of Redis per 10,000 messages**, each" \
+      "published through the instance and delivered by it to one subscription." \
+      "Messages per second per core ≈ 10,000 / (CPU s per 10k): about **$(num "$(per_core "$a_svc")") messages/s" \
+      "for each core given to service instances**, and about **$(num "$(per_core "$a_red")") messages/s for each" \
+      "Redis core** (Redis executes commands on one thread, so one redis-server or cluster node gets at most one" \
+      "core's worth of this). Both figures are derived from CPU time at the rate this run reached, not measured" \
+      "as throughput; they hold only while the cost per message stays the same (it is higher at low rates, see" \
+      "\"Where the time goes\"), and they leave out the publishing clients and the webhook receivers."
+    echo
+    echo "Measured here besides (each configuration at the rate it reached): per delivery, two instances on one" \
+      "redis-server used $(fix2 "$(div "$(med s9.b.cpu_svc)" "$a_svc")") × the service CPU and $(fix2 "$(div "$(med s9.b.cpu_red)" "$a_red")") ×" \
+      "the Redis CPU of one instance; two instances on the cluster used $(fix2 "$(div "$(med s9.c.cpu_svc)" "$a_svc")") ×" \
+      "and $(fix2 "$(div "$(med s9.c.cpu_red)" "$a_red")") × (Redis summed over the three nodes). Every classic" \
+      "\`PUBLISH\` of the mirror crosses the cluster bus to every node (docs/scaling.md), and (c)'s Redis CPU" \
+      "includes that work; how much of it was not measured."
+    echo
+  } >"$scaleout"
+fi
+
 # --- pictures (gnuplot) ----------------------------------------------------------------------
-# Drawn into $pic_dir: docs/ for a docs run, else the temp dir (still drawn, so the
-# plotting cannot rot unnoticed).
-pic_dir=$work/pictures
-[[ $docs == 1 ]] && pic_dir=$root/docs
-mkdir -p "$pic_dir"
+# Drawn into $pic_dir: docs/ for a docs run that rewrites the section showing them
+# (scenarios 1-8 all, or 9), else the temp dir (still drawn, so the plotting cannot
+# rot unnoticed).
+pic_dir=$work/pictures pic_dir9=$work/pictures
+[[ $docs == 1 && $main_all == 1 ]] && pic_dir=$root/docs
+[[ $docs == 1 ]] && pic_dir9=$root/docs
+mkdir -p "$pic_dir" "$pic_dir9"
 pictures=()
 if [[ $have_gnuplot == 1 ]]; then
   colors=('#1f77b4' '#d62728' '#2ca02c' '#9467bd' '#ff7f0e')
@@ -254,6 +339,20 @@ if [[ $have_gnuplot == 1 ]]; then
       -e "total=$n_backlog; totaltext='$(num "$n_backlog")'" -e "load '$root/bench/plots/common.gp'" "$root/bench/plots/backlog_memory.gp" \
       2>"$work/backlog.gp.err" && pictures+=(bench-backlog-memory.svg) ||
       warn "gnuplot (backlog memory) failed: $(head -c 300 "$work/backlog.gp.err")"
+  fi
+  if want 9 && [[ -n $(med s9.a.rate) ]]; then
+    for c in a b c; do
+      case $c in
+        a) l='"(a) 1 instance" "1 redis"' ;;
+        b) l='"(b) 2 instances" "1 redis"' ;;
+        c) l='"(c) 2 instances" "3-node cluster"' ;;
+      esac
+      echo "$l $(med s9.$c.rate) $(stat_of min s9.$c.rate) $(stat_of max s9.$c.rate)" \
+        "$(s10k "$(med s9.$c.cpu_svc)") $(s10k "$(med s9.$c.cpu_red)")"
+    done >"$work/scaleout.dat"
+    gnuplot -e "datafile='$work/scaleout.dat'; outfile='$pic_dir9/bench-scale-out.svg'; cores=$(nproc)" \
+      -e "load '$root/bench/plots/common.gp'" "$root/bench/plots/scale_out.gp" 2>"$work/scaleout.gp.err" &&
+      pictures+=(bench-scale-out.svg) || warn "gnuplot (scale-out) failed: $(head -c 300 "$work/scaleout.gp.err")"
   fi
 fi
 
@@ -305,13 +404,17 @@ tools="$(g++ --version 2>/dev/null | head -1), $(redis-server --version | awk '{
 [[ $have_gnuplot == 1 ]] && tools+=", $(gnuplot --version)"
 summary="$reps repetition(s); the figures are medians, with (min–max) over the repetitions for rates, ratios and p99; a ratio is the median of the per-repetition ratios"
 
-out=$work/results.md
-{
+# The lines that open each generated section: when, what, on which commit and machine.
+run_facts() {
   echo "Run of $when. Command: \`$command_line\`."
   echo
   echo "- Commit: \`$commit\`${dirty:+, plus uncommitted changes}."
   echo "- Machine: $machine."
   echo "- Tools: $tools."
+}
+out=$work/results.md
+{
+  run_facts
   echo "- Load average (1, 5, 15 min): $load_before before, $load_after after; highest 1-min value at a scenario's start: $load_max. Other work shares these cores, so compare the ratios (each measured in the same repetition) rather than the absolute rates."
   echo "- Wall time: $t_scenarios s of scenarios$([[ $t_build -gt 0 ]] && echo ", $t_build s of build")."
   echo "- $summary."
@@ -322,7 +425,7 @@ out=$work/results.md
   if [[ ${#pictures[@]} -gt 0 && $docs == 1 ]]; then
     echo "#### Pictures (drawn by this run)"
     echo
-    for p in "${pictures[@]}"; do echo "![${p%.svg}]($p)"; echo; done
+    for p in "${pictures[@]}"; do [[ $p == bench-scale-out.svg ]] || { echo "![${p%.svg}]($p)"; echo; }; done
   fi
   echo "#### Against the aims"
   echo
@@ -333,30 +436,71 @@ out=$work/results.md
   if [[ -s $work/warnings ]]; then sed 's/^/- /' "$work/warnings"; else echo "None."; fi
 } >"$out"
 
+out9=$work/results-scale-out.md
+if want 9; then
+  {
+    run_facts
+    echo "- Wall time of scenario 9: $s9_wall s (cluster start, and in each repetition three configurations with their" \
+      "instance starts and warm-ups). Load average (1, 5, 15 min): $s9_load_before at its start, $s9_load_after at its end."
+    echo
+    cat "$scaleout"
+    if [[ $docs == 1 && " ${pictures[*]} " == *" bench-scale-out.svg "* ]]; then
+      echo "![bench-scale-out](bench-scale-out.svg)"
+      echo
+    fi
+    echo "Warnings during the run: $(if [[ -s $work/warnings ]]; then echo; sed 's/^/- /' "$work/warnings"; else echo "none."; fi)"
+  } >"$out9"
+fi
+
 echo
 echo "messaging_service benchmark — $when, commit $commit${dirty:+ (dirty)}; $machine"
 echo "load average before $load_before, after $load_after; scenarios took $t_scenarios s; $summary"
-cat "$table"
-echo
-cat "$details"
+if [[ $main_any == 1 ]]; then
+  cat "$table"
+  echo
+  cat "$details"
+fi
+if want 9; then
+  echo "#### 9: scale-out ($s9_wall s; load average $s9_load_before at its start, $s9_load_after at its end)"
+  echo
+  cat "$scaleout"
+fi
 cat "$aims"
 [[ -s $work/warnings ]] && { echo; echo "warnings:"; sed 's/^/  /' "$work/warnings"; }
-[[ ${#pictures[@]} -gt 0 ]] && echo "pictures: ${pictures[*]} in $pic_dir"
-if [[ -z $bin_dir ]]; then cp "$out" "$build/bench-results.md"; fi
+[[ ${#pictures[@]} -gt 0 ]] && echo "pictures: ${pictures[*]} in $pic_dir$([[ $pic_dir9 != "$pic_dir" ]] &&
+  echo " (bench-scale-out.svg in $pic_dir9)")"
+if [[ -z $bin_dir ]]; then
+  { [[ $main_any == 1 ]] && cat "$out"; want 9 && { echo; echo "#### 9: scale-out"; echo; cat "$out9"; }; } \
+    >"$build/bench-results.md"
+fi
 
-if [[ $docs == 1 ]]; then
-  doc=$root/docs/BENCHMARKS.md
-  begin='<!-- BEGIN RESULTS: generated by scripts/run-bench, replaced by every full run -->'
-  end='<!-- END RESULTS -->'
-  if grep -qF "$begin" "$doc" && grep -qF "$end" "$doc"; then
-    awk -v b="$begin" -v e="$end" -v f="$out" '
+# write_section FILE BEGIN_MARKER END_MARKER: replaces what is between the markers.
+write_section() {
+  local doc=$root/docs/BENCHMARKS.md
+  if grep -qF "$2" "$doc" && grep -qF "$3" "$doc"; then
+    awk -v b="$2" -v e="$3" -v f="$1" '
       $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
       $0 == e { skip = 0 }
       !skip' "$doc" >"$work/doc.md" && cp "$work/doc.md" "$doc"
-    echo "run-bench: wrote docs/BENCHMARKS.md and ${pictures[*]:-no pictures}"
-  else
-    warn "docs/BENCHMARKS.md has no results markers; not written"
+    return 0
   fi
+  warn "docs/BENCHMARKS.md has no markers $2; not written"
+  return 1
+}
+if [[ $docs == 1 ]]; then
+  # A section is only replaced by a run that has all its scenarios.
+  written=()
+  if [[ $main_all == 1 ]]; then
+    write_section "$out" '<!-- BEGIN RESULTS: generated by scripts/run-bench, replaced by every full run -->' \
+      '<!-- END RESULTS -->' && written+=("the results section")
+  elif [[ $main_any == 1 ]]; then
+    echo "run-bench: not all of scenarios 1-8 ran; the results section of docs/BENCHMARKS.md is left alone" >&2
+  fi
+  if want 9; then
+    write_section "$out9" '<!-- BEGIN SCALE-OUT: generated by scripts/run-bench (scenario 9), replaced by every docs run that includes it -->' \
+      '<!-- END SCALE-OUT -->' && written+=("the scale-out section")
+  fi
+  [[ ${#written[@]} -gt 0 ]] && echo "run-bench: wrote ${written[*]} of docs/BENCHMARKS.md"
 fi
 
 if [[ $smoke == 1 && ${#missing[@]} -gt 0 ]]; then
