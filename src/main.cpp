@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Cluster mode: the seeds, with the credentials (and TLS) of --redis-url.
+  // Cluster mode: the seeds, with the credentials of --redis-url.
   std::vector<redis::Endpoint> cluster_seeds;
   for (const auto& node : cfg.redis_cluster_nodes) {
     auto seed = redis::parse_redis_url("redis://" + node);
