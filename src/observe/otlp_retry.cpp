@@ -1,32 +1,15 @@
 #include "observe/otlp_retry.h"
 
+#include "base/http_date.h"
+
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 
 namespace ms::observe {
 
 namespace {
 
 constexpr std::int64_t kMaxSeconds = 24LL * 3600;  // longer Retry-After values saturate
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"), the form RFC 9110 says
-// senders must use; the obsolete forms are not worth the code here.
-std::optional<std::int64_t> parse_imf_fixdate_ms(std::string_view value) {
-  const std::string text(value);
-  std::tm tm{};
-  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  const std::time_t t = ::timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  return static_cast<std::int64_t>(t) * 1000;
-}
 
 RetryStep give_up(std::string reason) {
   RetryStep s;
@@ -55,19 +38,9 @@ std::chrono::milliseconds backoff_delay(const OtlpRetryPolicy& p, int failed_tri
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::int64_t now_unix_ms) {
-  value = trim(value);
-  if (value.empty()) return std::nullopt;
-  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    std::int64_t seconds = 0;
-    for (char c : value) {
-      seconds = seconds * 10 + (c - '0');
-      if (seconds >= kMaxSeconds) return std::chrono::seconds(kMaxSeconds);
-    }
-    return std::chrono::seconds(seconds);
-  }
-  auto at = parse_imf_fixdate_ms(value);
-  if (!at) return std::nullopt;
-  return std::chrono::milliseconds(std::clamp<std::int64_t>(*at - now_unix_ms, 0, kMaxSeconds * 1000));
+  auto ms = retry_after_ms(value, now_unix_ms, kMaxSeconds * 1000);
+  if (!ms) return std::nullopt;
+  return std::chrono::milliseconds(*ms);
 }
 
 RetryStep next_step(const OtlpRetryPolicy& policy, int attempt, const ExportTry& result,

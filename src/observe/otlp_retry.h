@@ -55,9 +55,9 @@ bool retryable_status(int status);  // 429, 502, 503, 504
 // min(max_backoff, initial_backoff × multiplier^(failed_tries - 1)) × (1 ± jitter).
 std::chrono::milliseconds backoff_delay(const OtlpRetryPolicy& policy, int failed_tries, const RandomUnit& random);
 
-// Retry-After as delay-seconds ("120") or an IMF-fixdate
-// ("Sun, 06 Nov 1994 08:49:37 GMT"), relative to now_unix_ms (a date in the
-// past gives 0). nullopt when neither.
+// Retry-After as delay-seconds ("120") or an HTTP-date (base/http_date.h),
+// relative to now_unix_ms (a date in the past gives 0), at most 24 h. nullopt
+// when neither.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::int64_t now_unix_ms);
 
 // `attempt`: the number of the try that gave `result` (1 for the first);

@@ -129,7 +129,7 @@ TEST(OtlpRetry, ParseRetryAfter) {
   EXPECT_EQ(parse_retry_after("", kNow), std::nullopt);
   EXPECT_EQ(parse_retry_after("-1", kNow), std::nullopt);
   EXPECT_EQ(parse_retry_after("1.5", kNow), std::nullopt);
-  EXPECT_EQ(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", kNow), std::nullopt);  // obsolete form
+  EXPECT_EQ(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", kNow), 37s);  // obsolete forms: RFC 9110 says accept them
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT trailing", kNow), std::nullopt);
 }
 
