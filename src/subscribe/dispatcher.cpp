@@ -138,6 +138,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       // read), and has owned it since this worker started.
       bool owner = false;
       bool owned_before = false;
+      std::chrono::steady_clock::time_point owned_at{};  // when the owner key was last set
       // The last claim-due pass filled its batch: more may be due. Ordered
       // subscriptions read nothing new until all of it is claimed, so what an
       // earlier holder left comes first.
@@ -231,10 +232,15 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Dispatcher::Impl> {
       }
       relaunch_parked();
       if (sub.ordered) {
+        // Every wake runs fill() (each finished delivery pokes): the owner key is
+        // set again once per poll interval, not per delivery; its TTL is ten of them.
+        const auto now_steady = std::chrono::steady_clock::now();
         for (auto& [ch, st] : channels) {
           if (!st.group_ready || !active()) continue;
+          if (st.owner && now_steady - st.owned_at < d.opts.retry_poll_interval) continue;
           std::string name = ch;
           st.owner = co_await own(std::move(name), !st.owned_before);
+          if (st.owner) st.owned_at = now_steady;
           if (st.owner && !st.owned_before) next_due_ms = 0;  // what the last owner held is due now
           st.owned_before = st.owned_before || st.owner;
         }
