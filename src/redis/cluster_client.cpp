@@ -47,7 +47,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
   bool refresh_wanted = false;
   Clock::time_point last_refresh{};
   std::uint64_t loads = 0;
-  std::size_t masters = 0;
+  std::vector<Connection*> masters;  // the distinct owners in `slots`
+  std::size_t uncovered = 0;         // slots without a master in the map
   std::size_t next_any = 0;  // rotates keyless commands over the nodes
   asio::steady_timer health_timer;
   std::vector<std::function<void()>> on_connect;
@@ -178,12 +179,15 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
       std::fill(fresh.begin() + r.first, fresh.begin() + r.last + 1, c);
     }
     const bool had_map = map_known;
-    const auto before = masters;
+    const auto before = masters.size();
+    uncovered = static_cast<std::size_t>(std::count(fresh.begin(), fresh.end(), nullptr));
     slots = std::move(fresh);
     map_known = true;
-    masters = distinct.size();
+    masters = std::move(distinct);
     ++loads;
-    if (!had_map || before != masters) log->info("cluster slot map: {} masters, {} ranges", masters, ranges.size());
+    if (!had_map || before != masters.size()) {
+      log->info("cluster slot map: {} masters, {} ranges", masters.size(), ranges.size());
+    }
     update_health();
   }
 
@@ -192,17 +196,8 @@ struct ClusterClient::Impl : std::enable_shared_from_this<ClusterClient::Impl> {
     if (!map_known) {
       why = "cluster slot map not loaded yet";
     } else {
-      std::size_t uncovered = 0;
-      Connection* down = nullptr;
-      Connection* last = nullptr;
-      for (Connection* c : slots) {
-        if (!c) {
-          ++uncovered;
-        } else if (c != last) {
-          last = c;
-          if (!down && !c->connected()) down = c;
-        }
-      }
+      auto it = std::find_if(masters.begin(), masters.end(), [](Connection* c) { return !c->connected(); });
+      Connection* down = it == masters.end() ? nullptr : *it;
       if (down) {
         auto e = down->last_error();
         why = node_name(down->endpoint().host, down->endpoint().port) + ": " + (e.empty() ? "not connected" : e);
@@ -345,7 +340,7 @@ ConnectionStats ClusterClient::stats() const {
 
 void ClusterClient::on_connect(std::function<void()> fn) { impl_->on_connect.push_back(std::move(fn)); }
 
-std::size_t ClusterClient::master_count() const { return impl_->masters; }
+std::size_t ClusterClient::master_count() const { return impl_->masters.size(); }
 std::uint64_t ClusterClient::slot_map_loads() const { return impl_->loads; }
 
 asio::awaitable<Result<Reply>> ClusterClient::exec(Command cmd) {
